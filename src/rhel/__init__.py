@@ -1,0 +1,41 @@
+"""rhel: Recurrent Hamiltonian Echo Learning in JAX.
+
+Exact gradients of non-dissipative Hamiltonian recurrent models from echo passes (Pourcel & Ernoult,
+NeurIPS 2025), as a drop-in for backpropagation through time::
+
+    import rhel
+    phis = rhel.simulate(potential, params, inputs, (phi0, pi0), dt=0.1, gradient=rhel.RHEL())
+
+Layers (each imports only the ones before it): ``rhel.engine`` (integrator, echo) → ``rhel.units``
+(Hamiltonian recurrent units) → ``rhel.model`` (HSSM) → ``rhel.data`` → ``rhel.training`` → ``rhel.cli``.
+"""
+
+from rhel.engine import (
+    BPTT,
+    RHEL,
+    EnergyDrift,
+    GradientMethod,
+    Reversibility,
+    energy_drift,
+    leapfrog_step,
+    reversibility_error,
+    simulate,
+)
+from rhel.errors import DatasetError, RHELError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BPTT",
+    "RHEL",
+    "GradientMethod",
+    "simulate",
+    "leapfrog_step",
+    "reversibility_error",
+    "energy_drift",
+    "Reversibility",
+    "EnergyDrift",
+    "RHELError",
+    "DatasetError",
+    "__version__",
+]

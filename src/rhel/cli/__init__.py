@@ -1,0 +1,1 @@
+"""The ``rhel`` command line. One module per subcommand; :mod:`rhel.cli.main` wires them together."""

@@ -1,0 +1,51 @@
+"""Entry point of the ``rhel`` command.
+
+Each subcommand lives in its own module of :mod:`rhel.cli` and exposes ``register(subparsers)``, which adds
+its parser and sets ``func`` (called with the parsed arguments, returning an exit code). Heavy imports
+(JAX, the models) happen inside ``func`` so that ``rhel --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rhel.errors import RHELError
+
+#: Subcommand modules, in the order ``rhel --help`` lists them.
+SUBCOMMANDS: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rhel",
+        description="Recurrent Hamiltonian Echo Learning: train Hamiltonian SSMs with exact echo gradients.",
+    )
+    from rhel import __version__
+
+    parser.add_argument("--version", action="version", version=f"rhel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"rhel.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except RHELError as e:
+        print(f"rhel {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rhel {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Gradient methods: values passed as ``gradient=`` to choose how a Hamiltonian system is differentiated.
+
+Like Diffrax's ``adjoint=`` argument, the method is a small immutable module:
+
+* :class:`BPTT` differentiates through the integrator with ordinary reverse-mode autodiff (optionally
+  rematerialising each step with ``jax.checkpoint``, the strongest digital baseline on a CPU);
+* :class:`RHEL` replaces the backward pass by two echo passes (Algorithm 1 of Pourcel & Ernoult, 2025).
+
+What ε means
+------------
+The echoes are nudged on their momenta by ``±(ε/c) · n_k`` where ``n_k = δ ⊙ g_k`` is the incoming
+cotangent ``g_k = ∂L/∂φ_k`` expressed in the integrator's unit-step coordinates (see
+:mod:`rhel.engine.echo`), and the echo difference is multiplied back by ``c``. Two modes choose ``c``:
+
+* ``nudge="relative"`` (default): ``c = Σ_k ‖δ ⊙ g_k‖₂`` over the sequence, so the *total* nudge injected
+  into the echo has norm ε whatever the scale of the loss and the length of the sequence. The echo then
+  departs from the forward trajectory by O(ε) (a non-dissipative system neither damps nor amplifies the
+  injected nudges on average), which fixes both error sources at once: the O(ε²) bias of the central
+  difference for nonlinear potentials, and the float32 rounding of ``Φ₊ − Φ₋``, which is relative to
+  the state and would swamp an absolute nudge ``ε·g`` when the cotangents of a batch-mean loss are 1e-5
+  and smaller.
+* ``nudge="absolute"``: ``c = max(δ)``, so for a scalar step the momentum nudge is exactly ``ε·g_k`` —
+  the convention of the paper and of its reference code, where ε must be chosen against the loss scale.
+
+For linear dynamics (quadratic potential) the echo is affine in ε and the central difference is exact for
+every ε in both modes. The default ε = 0.1 (the paper's value) gives, for a nonlinear system in float64, a
+relative error of about 1e-5 and, in float32, a cosine to BPTT above 0.9999 on the project's tests.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from rhel.errors import RHELError
+
+
+class GradientMethod(eqx.Module):
+    """Base class of the gradient methods (:class:`BPTT`, :class:`RHEL`)."""
+
+
+class BPTT(GradientMethod):
+    """Backpropagation through time: reverse-mode autodiff through the integrator's scan.
+
+    Args:
+        checkpoint: rematerialise each step in the backward pass (``jax.checkpoint`` on the step), which
+            trades one extra step evaluation for not storing the step's intermediate values.
+    """
+
+    checkpoint: bool = eqx.field(default=False, static=True)
+
+
+class RHEL(GradientMethod):
+    """Recurrent Hamiltonian Echo Learning: gradients from two nudged echo passes.
+
+    Args:
+        epsilon: nudge strength ε > 0 (see the module docstring for its exact meaning).
+        nudge: ``"relative"`` (default; ε is the norm of the total nudge of a sequence, whatever the
+            loss scale: robust in float32) or ``"absolute"`` (ε multiplies the raw cotangent, the
+            paper's convention).
+        check_finite: raise an error when the echo produces a non-finite gradient from finite inputs.
+    """
+
+    epsilon: float = eqx.field(default=0.1, static=True)
+    nudge: Literal["relative", "absolute"] = eqx.field(default="relative", static=True)
+    check_finite: bool = eqx.field(default=True, static=True)
+
+    def __check_init__(self):
+        eps = self.epsilon
+        if not isinstance(eps, (int, float)) or not jnp.isfinite(eps) or eps <= 0:
+            raise RHELError(
+                f"RHEL(epsilon={eps!r}): epsilon must be a finite number > 0; "
+                "typical values are 1e-3 to 1 (the default is 0.1)."
+            )
+        if self.nudge not in ("relative", "absolute"):
+            raise RHELError(
+                f"RHEL(nudge={self.nudge!r}): nudge must be 'relative' or 'absolute'."
+            )
+
+    def nudge_scale(
+        self, weighted_cotangent: Float[Array, "L ..."], step: Float[Array, "..."]
+    ) -> Float[Array, ""]:
+        """The normalising scale ``c`` of the nudge (see the module docstring).
+
+        Args:
+            weighted_cotangent: ``δ ⊙ g_k`` for every step of one sequence, shape (L, ...).
+            step: the step size δ (scalar or per dimension).
+        """
+        if self.nudge == "absolute":
+            return jnp.max(jnp.abs(step)).astype(weighted_cotangent.dtype)
+        per_step = weighted_cotangent.reshape(weighted_cotangent.shape[0], -1)
+        scale = jnp.sum(jnp.linalg.norm(per_step, axis=-1))
+        tiny = jnp.finfo(weighted_cotangent.dtype).tiny
+        return jnp.where(scale > tiny, scale, jnp.ones_like(scale))
+
+
+def check_gradient_method(gradient: object) -> GradientMethod:
+    """Return ``gradient`` if it is a gradient method, else raise an error naming the fix."""
+    if not isinstance(gradient, GradientMethod):
+        raise RHELError(
+            f"gradient={gradient!r} is not a gradient method; pass gradient=rhel.BPTT() or "
+            "gradient=rhel.RHEL(epsilon=...)."
+        )
+    return gradient
