@@ -29,6 +29,8 @@ relative error of about 1e-5 and, in float32, a cosine to BPTT above 0.9999 on t
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Literal
 
 import equinox as eqx
@@ -70,10 +72,12 @@ class RHEL(GradientMethod):
 
     def __check_init__(self):
         eps = self.epsilon
-        if not isinstance(eps, (int, float)) or not jnp.isfinite(eps) or eps <= 0:
+        # Plain Python checks: a RHEL may be built inside jit, where jnp.isfinite would be traced.
+        is_number = isinstance(eps, numbers.Real) and not isinstance(eps, bool)
+        if not is_number or not math.isfinite(eps) or eps <= 0:
             raise RHELError(
-                f"RHEL(epsilon={eps!r}): epsilon must be a finite number > 0; "
-                "typical values are 1e-3 to 1 (the default is 0.1)."
+                f"RHEL(epsilon={eps!r}): epsilon must be a finite Python number > 0 (a static "
+                "setting, not an array); typical values are 1e-3 to 1 (the default is 0.1)."
             )
         if self.nudge not in ("relative", "absolute"):
             raise RHELError(
