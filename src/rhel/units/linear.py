@@ -1,0 +1,273 @@
+"""The linear Hamiltonian Recurrent Unit: a leapfrog LinOSS, run and differentiated by parallel scans.
+
+Physics. K·P independent oscillators (K = 2 for complex weights: the real and the imaginary part of a
+complex state; K = 1 for real weights) with the potential
+
+    V(φ; u) = ½ Σ_{κ,i} a_i φ_{κ,i}² − Σ_κ φ_κ · (B_κ u),        a = relu(â) ≥ 0,
+
+i.e. ``½ Σ a_i |φ_i|² − Re(φ̄ᵀ B u)`` for a complex state φ and complex B = B₀ + i B₁, integrated by the
+leapfrog with one step per dimension, δ = sigmoid(δ̂) ∈ (0, 1), from the zero state. The readout is
+``o_k = Re(C φ_k) + D ⊙ u_k = Σ_κ s_κ C_κ φ_{κ,k} + D ⊙ u_k`` with s = (1, −1).
+
+Scan. With the forcing ``b_k = B u_k`` the leapfrog step of one oscillator is affine in its state,
+
+    [φ]        [1 − δ²a/2    δ(1 − δ²a/4)] [φ]     [δ²/2 b_k]
+    [π]_{k+1} = [  −δa          1 − δ²a/2 ] [π]_k + [ δ b_k  ],
+
+so all L states follow from one associative scan over these 2×2 blocks
+(:func:`rhel.engine.linear_scan.affine_scan`). The matrix has determinant 1 and trace 2 − δ²a: its
+eigenvalues lie on the unit circle (no decay, no forgetting) exactly when δ²a < 4. This parameterisation
+does *not* guarantee that; the layer refuses to run outside it (an :class:`rhel.errors.RHELError` at
+once for concrete parameters, a run-time error under ``jit``), since the leapfrog then grows
+exponentially.
+
+Gradients. ``gradient=rhel.BPTT()`` differentiates through the scan. ``gradient=rhel.RHEL(...)`` is a
+custom VJP whose backward pass is the RHEL echo (Algorithm 1) in the unit-step coordinates of
+:mod:`rhel.engine.echo`: both echoes (+ε and −ε, batched on one axis) start from the flipped final state
+``(φ_L, −π_L)`` and are driven by the reversed forcing with the momentum nudges ``±(ε/c) δ ⊙ g_k`` folded
+into it, through the *same* scan. From the half-step positions ``φ±_½`` of the echo step that replays
+step k (``φ_½ = φ + (δ/2) π``, taken before the kick) and ``γ_k = (c/2ε)(φ+_½ − φ−_½)``:
+
+    ∂L/∂b_k = γ_k                                   (−∂V/∂b = φ)
+    ∂L/∂a   = −Σ_{k,κ} γ_k φ̄_½                      (∂V/∂a = ½φ²; φ±_½² differences factored)
+    ∂L/∂δ   = Σ_{k,κ} [−γ_k (2a φ̄_½ − b_k) + g_{k+1} φ̄_{k+1}] / δ
+
+with φ̄ the mean of the two echoes. The δ formula is the echo of ``Ṽ(q) = V(δ ⊙ q)`` in ``q = φ/δ``
+plus the explicit dependence of the outputs ``φ = δ q`` on δ; it involves no kinetic term, so the
+"momentum before or after the nudge" ambiguity of the reference code does not arise. The gradients of B
+and u come from ``b = B u`` by autodiff (a contraction over time, never an (L, P, H) tensor); those of
+â, δ̂, C and D by autodiff of the elementwise transforms and the readout. The echo is affine in ε, so
+the result equals BPTT for every ε up to round-off.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from rhel.engine.echo import _ECHO_NAN_MESSAGE, _all_finite
+from rhel.engine.gradient import RHEL, GradientMethod, check_gradient_method
+from rhel.engine.linear_scan import Block2x2, affine_scan
+from rhel.engine.simulate import simulate
+from rhel.errors import RHELError
+from rhel.units.base import HRU
+
+_UNSTABLE = (
+    "LinearHRU is unstable: step² × stiffness = sigmoid(log_step)² × relu(a_hat) must be < 4 for every "
+    "state dimension (the leapfrog then keeps its eigenvalues on the unit circle); {detail}. Lower the "
+    "learning rate, clip the updates of a_hat, or re-initialise the layer."
+)
+
+
+def leapfrog_block(a: Array, step: Array) -> Block2x2:
+    """The leapfrog step of ``½π² + ½aφ²`` with step δ, as the 2×2 matrix acting on ``(φ, π)``."""
+    h = step * step * a
+    diag = 1 - 0.5 * h
+    return Block2x2(diag, step * (1 - 0.25 * h), -step * a, diag)
+
+
+def _states(a, step, forcing, initial=None):
+    """Positions and momenta after each leapfrog step driven by the forces ``forcing`` (L, ...)."""
+    block = leapfrog_block(a, step)
+    return affine_scan(block, (0.5 * step * step * forcing, step * forcing), initial)
+
+
+def _echo_gradients(method: RHEL, a, step, forcing, phiL, piL, cotangent):
+    """Gradients of ``Σ_k ⟨g_k, φ_k⟩`` w.r.t. ``(a, step, forcing)`` from the two echoes (module doc)."""
+    dtype = phiL.dtype
+    cotangent = cotangent.astype(dtype)
+    scale = method.nudge_scale(cotangent * step, step)
+    nudge = (method.epsilon / scale) * step * cotangent[::-1]  # replay order, (L, K, P)
+    sign = jnp.array([1.0, -1.0], dtype)[:, None, None]  # the ±ε echoes: axis 1 of (L, 2, K, P)
+    # The echo step j replays forward step k = L−1−j: it starts after the nudge of g_{k+1} and the nudge
+    # of g_k is added after it, so it is part of that step's forcing on the momentum.
+    after = jnp.concatenate([nudge[1:], jnp.zeros_like(nudge[:1])])
+    force = forcing[::-1][:, None]
+    block = leapfrog_block(a, step)
+    start = (jnp.stack([phiL, phiL]), -piL + sign * nudge[0])
+    phis, pis = affine_scan(
+        block, (0.5 * step * step * force, step * force + sign * after[:, None]), start
+    )
+    phi = jnp.concatenate([start[0][None], phis[:-1]])  # state before each echo step, (L, 2, K, P)
+    pi = jnp.concatenate([start[1][None], pis[:-1]])
+    half = phi + 0.5 * step * pi
+    gamma = (scale / (2 * method.epsilon)) * (half[:, 0] - half[:, 1])
+    half_mean = 0.5 * (half[:, 0] + half[:, 1])
+    pos_mean = 0.5 * (phi[:, 0] + phi[:, 1])
+    grad_a = -jnp.sum(gamma * half_mean, axis=(0, 1))
+    pot = -gamma * (2 * a * half_mean - forcing[::-1]) + cotangent[::-1] * pos_mean
+    grad_step = jnp.sum(pot, axis=(0, 1)) / step
+    grads = (grad_a, grad_step, gamma[::-1])
+    if method.check_finite:
+        bad = ~_all_finite(grads) & _all_finite((cotangent, phiL, piL))
+        grads = eqx.error_if(grads, bad, _ECHO_NAN_MESSAGE)
+    return grads
+
+
+def oscillator_positions(
+    a: Float[Array, " P"],
+    step: Float[Array, " P"],
+    forcing: Float[Array, "L K P"],
+    gradient: GradientMethod,
+) -> Float[Array, "L K P"]:
+    """Positions φ_1 … φ_L of the oscillators ``½π² + ½aφ² − φ b_k`` from rest, by a parallel scan.
+
+    Differentiable w.r.t. ``a``, ``step`` and ``forcing`` by BPTT (autodiff through the scan) or by
+    the RHEL echo (see the module docstring).
+    """
+    if not isinstance(gradient, RHEL):
+        return _states(a, step, forcing)[0]
+
+    @jax.custom_vjp
+    def run(a, step, forcing):
+        return _states(a, step, forcing)[0]
+
+    def run_fwd(a, step, forcing):
+        phis, pis = _states(a, step, forcing)
+        return phis, (a, step, forcing, phis[-1], pis[-1])
+
+    def run_bwd(residuals, cotangent):
+        return _echo_gradients(gradient, *residuals, cotangent)
+
+    run.defvjp(run_fwd, run_bwd)
+    return run(a, step, forcing)
+
+
+def _check_stable(a: Array, step: Array) -> Array:
+    """Refuse ``δ²a ≥ 4`` (RHELError for concrete values, a run-time error under tracing)."""
+    product = step * step * a
+    if isinstance(product, jax.core.Tracer):
+        bad = ~jnp.all(product < 4)
+        return eqx.error_if(step, bad, _UNSTABLE.format(detail="found δ²a >= 4 (or NaN)"))
+    values = np.asarray(product)
+    if not np.all(values < 4):
+        worst = int(np.argmax(np.where(np.isnan(values), np.inf, values)))
+        detail = f"dimension {worst} has δ²a = {values[worst]:.4g}"
+        raise RHELError(_UNSTABLE.format(detail=detail))
+    return step
+
+
+class LinearHRU(HRU):
+    """The linear HRU (leapfrog LinOSS, RHEL-SPEC §4): a sequence layer ``(L, H) → (L, H)``.
+
+    Args:
+        hidden: the input/output width H.
+        state: the number P of oscillators (complex ones when ``complex_weights``).
+        key: PRNG key for the initialisation.
+        complex_weights: complex B and C (the default; K = 2 real components) or real ones (K = 1).
+        dtype: floating dtype of the parameters (default: JAX's default float).
+
+    Initialisation (as the published RHEL code): â ~ U(0, 1), δ̂ ~ U(0, 1) (so δ ∈ (0.5, 0.74) and
+    δ²a < 0.6 < 4), every real component of B ~ U(±1/√H), of C ~ U(±1/√P), D ~ N(0, 1).
+    """
+
+    a_hat: Float[Array, " P"]
+    log_step: Float[Array, " P"]
+    B: Float[Array, "K P H"]
+    C: Float[Array, "K H P"]
+    D: Float[Array, " H"]
+
+    def __init__(
+        self,
+        hidden: int,
+        state: int,
+        *,
+        key: PRNGKeyArray,
+        complex_weights: bool = True,
+        dtype=None,
+    ):
+        for name, value in (("hidden", hidden), ("state", state)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise RHELError(f"LinearHRU({name}={value!r}): {name} must be a positive integer.")
+        dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise RHELError(f"LinearHRU(dtype={dtype}): dtype must be a real floating dtype.")
+        k = 2 if complex_weights else 1
+        ka, ks, kb, kc, kd = jr.split(key, 5)
+        b_bound = 1 / math.sqrt(hidden)
+        c_bound = 1 / math.sqrt(state)
+        self.a_hat = jr.uniform(ka, (state,), dtype)
+        self.log_step = jr.uniform(ks, (state,), dtype)
+        self.B = jr.uniform(kb, (k, state, hidden), dtype, -b_bound, b_bound)
+        self.C = jr.uniform(kc, (k, hidden, state), dtype, -c_bound, c_bound)
+        self.D = jr.normal(kd, (hidden,), dtype)
+
+    @property
+    def complex_weights(self) -> bool:
+        return self.B.shape[0] == 2
+
+    def stiffness(self) -> Float[Array, " P"]:
+        """``a = relu(â)``."""
+        return jax.nn.relu(self.a_hat)
+
+    def step(self) -> Float[Array, " P"]:
+        """``δ = sigmoid(δ̂)``."""
+        return jax.nn.sigmoid(self.log_step)
+
+    def _check_inputs(self, u) -> Array:
+        hidden = self.D.shape[0]
+        if not hasattr(u, "shape") or jnp.ndim(u) != 2 or jnp.shape(u)[1] != hidden:
+            got = jnp.shape(u) if hasattr(u, "shape") else type(u).__name__
+            raise RHELError(
+                f"LinearHRU expects inputs of shape (L, {hidden}): one {hidden}-vector per step; got "
+                f"{got}. For a batch of sequences use jax.vmap over the layer."
+            )
+        if jnp.shape(u)[0] < 1:
+            raise RHELError("LinearHRU got a sequence of length 0; it needs at least one step.")
+        return jnp.asarray(u, jnp.result_type(u, self.D))
+
+    def readout(self, phis: Float[Array, "L K P"], u: Float[Array, "L H"]) -> Float[Array, "L H"]:
+        """``o_k = Re(C φ_k) + D ⊙ u_k``: the real part of the complex product is ``C₀φ₀ − C₁φ₁``."""
+        signs = jnp.array([1.0, -1.0][: self.C.shape[0]], phis.dtype)
+        return jnp.einsum("lkp,khp,k->lh", phis, self.C, signs) + self.D * u
+
+    def __call__(self, u: Float[Array, "L H"], *, gradient: GradientMethod) -> Float[Array, "L H"]:
+        """Run the layer over one sequence (parallel scan); differentiable by BPTT or RHEL."""
+        gradient = check_gradient_method(gradient)
+        u = self._check_inputs(u)
+        a, step = self.stiffness(), self.step()
+        step = _check_stable(a, step)
+        forcing = jnp.einsum("kph,lh->lkp", self.B, u)
+        return self.readout(oscillator_positions(a, step, forcing, gradient), u)
+
+    # --- the same layer as a generic-engine system (sequential leapfrog), for cross-checks ---
+
+    def potential(
+        self, phi: Float[Array, " KP"], u: Float[Array, " H"], params: tuple[Array, Array]
+    ) -> Float[Array, ""]:
+        """``V(φ; u) = ½ Σ a φ² − Σ_κ φ_κ · (B_κ u)`` for the flattened state φ (K·P,).
+
+        ``params = (a_hat, B)`` as returned by :meth:`engine_params`.
+        """
+        a_hat, B = params
+        phi = phi.reshape(B.shape[:2])
+        return 0.5 * jnp.sum(jax.nn.relu(a_hat) * phi**2) - jnp.sum(phi * (B @ u))
+
+    def engine_params(self) -> tuple[Array, Array]:
+        """The parameters of :meth:`potential`."""
+        return (self.a_hat, self.B)
+
+    def sequential(
+        self, u: Float[Array, "L H"], *, gradient: GradientMethod
+    ) -> Float[Array, "L H"]:
+        """The same layer computed by :func:`rhel.simulate` (a sequential leapfrog) instead of the scan.
+
+        Slower; it exists to cross-check the parallel scan and its echo against the generic engine.
+        """
+        u = self._check_inputs(u)
+        k, p = self.B.shape[:2]
+        step = jnp.tile(_check_stable(self.stiffness(), self.step()), k)
+        zeros = jnp.zeros((k * p,), u.dtype)
+        phis = simulate(
+            self.potential, self.engine_params(), u, (zeros, zeros), dt=step, gradient=gradient
+        )
+        return self.readout(phis.reshape(-1, k, p), u)
+
+
+__all__ = ["LinearHRU", "oscillator_positions", "leapfrog_block"]
