@@ -53,6 +53,25 @@ def _all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
+def _raise_if(grads: PyTree, bad: Array) -> PyTree:
+    """Raise the echo error at run time when ``bad``, without copying the gradients.
+
+    ``eqx.error_if`` returns its argument through a conditional, and XLA gives a conditional's outputs
+    their own buffers: applied to the gradients directly it would copy the (L, H) input gradients.
+    Instead the check is threaded through a scalar zero, which is then added to one element of every
+    leaf (an in-place update), so every gradient still depends on the check and nothing is copied.
+    """
+    zero = eqx.error_if(jnp.zeros((), jnp.float32), bad, _ECHO_NAN_MESSAGE)
+
+    def thread(x):
+        if jnp.ndim(x) == 0:
+            return x + zero.astype(x.dtype)
+        first = (0,) * jnp.ndim(x)
+        return x.at[first].add(zero.astype(x.dtype))
+
+    return jax.tree.map(thread, grads)
+
+
 def echo_gradients(
     potential: Potential,
     method: RHEL,
@@ -68,7 +87,7 @@ def echo_gradients(
     dtype = phiL.dtype
     step = jnp.broadcast_to(dt, phiL.shape).astype(dtype)
     cotangent = cotangent.astype(dtype)
-    scale = method.nudge_scale(cotangent * step, dt)
+    scale = method.nudge_scale(cotangent, dt, weight=step)
     kick = method.epsilon / scale
     sign = jnp.array([1.0, -1.0], dtype)[:, None]
     pair_step = jax.vmap(leapfrog_step, in_axes=(None, None, None, None, 0, 0))
@@ -77,21 +96,26 @@ def echo_gradients(
         return x[0] - x[1]
 
     def body(carry, x):
-        phi2, pi2, acc_params, acc_pot, acc_out = carry
+        phi2, pi2, acc_params, acc_pot, acc_out, finite = carry
         u, g = x
         pi2 = pi2 + sign * (kick * step * g)
         acc_out = acc_out + g * jnp.mean(phi2, axis=0)
         r = pair_step(potential, params, u, dt, phi2, pi2)
         acc_params = jax.tree.map(lambda a, d: a + diff(d), acc_params, r.dV_dparams)
         acc_pot = acc_pot + diff(r.phi_half * r.dV_dphi)
-        return (r.phi, r.pi, acc_params, acc_pot, acc_out), diff(r.dV_du)
+        du = diff(r.dV_du)
+        # (cotangents finite so far, input gradients finite so far), kept in the carry so that no
+        # (L, ...) array of booleans is ever materialised.
+        finite = (finite[0] & jnp.all(jnp.isfinite(g)), finite[1] & jnp.all(jnp.isfinite(du)))
+        return (r.phi, r.pi, acc_params, acc_pot, acc_out, finite), du
 
     phi2 = jnp.stack([phiL, phiL])
     pi2 = jnp.stack([-piL, -piL])
     zeros = jnp.zeros_like(phiL)
     acc_params = jax.tree.map(jnp.zeros_like, params)
-    (phi2, pi2, acc_params, acc_pot, acc_out), du = lax.scan(
-        body, (phi2, pi2, acc_params, zeros, zeros), (inputs, cotangent), reverse=True
+    finite = (jnp.asarray(True), jnp.asarray(True))
+    (phi2, pi2, acc_params, acc_pot, acc_out, finite), du = lax.scan(
+        body, (phi2, pi2, acc_params, zeros, zeros, finite), (inputs, cotangent), reverse=True
     )
 
     factor = -scale / (2 * method.epsilon)
@@ -103,8 +127,10 @@ def echo_gradients(
     grad_dt = grad_step.reshape(jnp.shape(dt)) if jnp.ndim(dt) else jnp.sum(grad_step)
     grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt)))
     if method.check_finite:
-        bad = ~_all_finite(grads) & _all_finite((cotangent, phiL, piL))
-        grads = eqx.error_if(grads, bad, _ECHO_NAN_MESSAGE)
+        cotangent_finite, du_finite = finite
+        small_grads = (grads[0],) + grads[2:]
+        bad = ~(_all_finite(small_grads) & du_finite) & cotangent_finite & _all_finite((phiL, piL))
+        grads = _raise_if(grads, bad)
     return grads
 
 

@@ -35,6 +35,7 @@ from typing import Literal
 
 import equinox as eqx
 import jax.numpy as jnp
+from jax import lax
 from jaxtyping import Array, Float
 
 from rhel.errors import RHELError
@@ -85,18 +86,32 @@ class RHEL(GradientMethod):
             )
 
     def nudge_scale(
-        self, weighted_cotangent: Float[Array, "L ..."], step: Float[Array, "..."]
+        self,
+        weighted_cotangent: Float[Array, "L ..."],
+        step: Float[Array, "..."],
+        *,
+        weight: Float[Array, "..."] | None = None,
     ) -> Float[Array, ""]:
         """The normalising scale ``c`` of the nudge (see the module docstring).
 
         Args:
             weighted_cotangent: ``δ ⊙ g_k`` for every step of one sequence, shape (L, ...).
             step: the step size δ (scalar or per dimension).
+            weight: if given, ``weighted_cotangent`` is the raw cotangent ``g_k`` and each row is
+                multiplied by ``weight`` (δ broadcast to a row) inside the reduction, so that the
+                (L, ...) product is never materialised.
         """
         if self.nudge == "absolute":
             return jnp.max(jnp.abs(step)).astype(weighted_cotangent.dtype)
-        per_step = weighted_cotangent.reshape(weighted_cotangent.shape[0], -1)
-        scale = jnp.sum(jnp.linalg.norm(per_step, axis=-1))
+        rows = weighted_cotangent
+        weight = jnp.ones((), rows.dtype) if weight is None else weight
+        # A scan with a scalar carry rather than jnp.sum(norm(rows, axis=-1)): XLA would
+        # materialise the (L,) vector of norms, and the echo's memory must not grow with L.
+        scale, _ = lax.scan(
+            lambda acc, row: (acc + jnp.linalg.norm((weight * row).ravel()), None),
+            jnp.zeros((), rows.dtype),
+            rows,
+        )
         tiny = jnp.finfo(weighted_cotangent.dtype).tiny
         return jnp.where(scale > tiny, scale, jnp.ones_like(scale))
 
