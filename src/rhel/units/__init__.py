@@ -3,5 +3,6 @@ Hamiltonian system, differentiable by BPTT or RHEL. This layer imports only :mod
 """
 
 from rhel.units.base import HRU
+from rhel.units.linear import LinearHRU
 
-__all__ = ["HRU"]
+__all__ = ["HRU", "LinearHRU"]
