@@ -1,0 +1,88 @@
+"""The data cache directory and atomic writes into it.
+
+Location: an explicit path > ``$RHEL_DATA`` > ``$XDG_CACHE_HOME/rhel`` > ``~/.cache/rhel``. Everything written
+there goes to a temporary file (or folder) in the same directory first and is then moved into place with
+``os.replace``, so an interrupted write never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+ENV_VAR = "RHEL_DATA"
+
+
+def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The data cache: ``explicit`` > ``$RHEL_DATA`` > ``$XDG_CACHE_HOME/rhel`` > ``~/.cache/rhel`` (not created)."""
+    if explicit is not None and str(explicit) != "":
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "rhel"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(final: Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``final``; on success move it onto ``final``, on failure delete it."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder next to ``final``; on success it replaces ``final`` (which must not be a file)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_npz(final: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` (uncompressed) written atomically."""
+    with atomic_path(final, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def save_json(final: Path, obj: dict) -> None:
+    """A JSON file written atomically."""
+    with atomic_path(final, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))

@@ -1,0 +1,229 @@
+"""PPG-DaLiA heart-rate regression from the raw ``PPG_FieldStudy/S{i}/S{i}.pkl`` files (15 subjects).
+
+Each file is a latin-1 pickled dict: ``signal → wrist → ACC`` (32 Hz × 3), ``BVP`` (64 Hz), ``EDA`` and ``TEMP``
+(4 Hz), and ``label``, the reference heart rate every 2 s (each over an 8 s window). Conversion (``rhel data
+prepare PPG-DaLiA``) brings every channel to 64 Hz by repetition (ACC ×2, EDA and TEMP ×16), gives 6 input
+channels [ACC_x, ACC_y, ACC_z, BVP, EDA, TEMP], prepends 3 copies of the first label so that label j sits at
+sample 128·j, and stores the unscaled arrays in ``<cache>/ppg_dalia.npz``.
+
+Loading, per subject: the recording is cut in time into contiguous 70/15/15 portions whose order is one of
+six layouts drawn from the seed (the reference draws it unseeded); cuts fall on label boundaries (multiples
+of 128 samples) so inputs and labels stay aligned. Each channel group (ACC jointly, BVP, EDA, TEMP) and the
+label are min-max scaled to [−1, 1] with the minimum and maximum of that subject's *training portion only*
+(the reference leaks the validation and test portions into them); val/test values may fall outside [−1, 1].
+Windows of 49,920 samples with stride 4,992 are cut inside each portion, with the 390 labels they contain
+(targets at steps 127, 255, ...). The seeded layouts and all scaling statistics are recorded in ``meta``.
+
+Pickles can run code when loaded: only point ``--source`` at the files of the official PPG-DaLiA archive.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from rhel.data import preprocess as pp
+from rhel.data.cache import save_npz
+from rhel.data.types import DatasetInfo, SequenceData, Splits
+from rhel.errors import DatasetError
+
+NAME = "PPG-DaLiA"
+SUBJECTS = tuple(range(1, 16))
+FS = 64
+WINDOW = 49_920
+STRIDE = 4_992
+OUTPUT_STEP = 128
+LABEL_PAD = 3
+GROUPS = {"ACC": slice(0, 3), "BVP": slice(3, 4), "EDA": slice(4, 5), "TEMP": slice(5, 6)}
+CHANNELS = 6
+URL = "https://archive.ics.uci.edu/dataset/495/ppg+dalia"
+#: (train, val, test) portions as fractions of each recording; the seed picks one layout per subject.
+LAYOUTS = (
+    ((0.0, 0.70), (0.70, 0.85), (0.85, 1.0)),
+    ((0.0, 0.70), (0.85, 1.0), (0.70, 0.85)),
+    ((0.15, 0.85), (0.0, 0.15), (0.85, 1.0)),
+    ((0.15, 0.85), (0.85, 1.0), (0.0, 0.15)),
+    ((0.30, 1.0), (0.0, 0.15), (0.15, 0.30)),
+    ((0.30, 1.0), (0.15, 0.30), (0.0, 0.15)),
+)
+SPLITS = ("train", "val", "test")
+
+
+def npz_path(cache: Path) -> Path:
+    return cache / "ppg_dalia.npz"
+
+
+def is_cached(cache: Path) -> bool:
+    return npz_path(cache).is_file() or (cache / "PPG_FieldStudy").is_dir()
+
+
+def _missing_message(cache: Path) -> str:
+    return (
+        f"{NAME} is not in the cache ({npz_path(cache)}) and cannot be downloaded automatically. Download the "
+        f"PPG-DaLiA archive from {URL}, unzip it (it contains PPG_FieldStudy/S1/S1.pkl ... S15/S15.pkl), then run "
+        f"`rhel data prepare {NAME} --source /path/to/PPG_FieldStudy`, or put the PPG_FieldStudy folder at "
+        f"{cache / 'PPG_FieldStudy'} (set the cache with --cache-dir or $RHEL_DATA)."
+    )
+
+
+def _field(d: object, keys: tuple[str, ...], path: Path) -> np.ndarray:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            raise DatasetError(f"{path} has no {'/'.join(keys)} entry: not a PPG-DaLiA subject file, or corrupted.")
+        d = d[k]
+    return np.asarray(d, np.float64)
+
+
+def read_subject(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One subject file → (signal (128·n, 6) float32 at 64 Hz, labels (n,) float32 with 3 leading copies)."""
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f, encoding="latin1")
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise DatasetError(
+            f"cannot read {path}: the file is truncated or corrupted ({type(e).__name__}: {str(e)[:120]}). "
+            f"Extract it again from the PPG-DaLiA archive ({URL})."
+        ) from None
+    acc = _field(data, ("signal", "wrist", "ACC"), path).reshape(-1, 3)
+    parts = [
+        np.repeat(acc, 2, axis=0),
+        _field(data, ("signal", "wrist", "BVP"), path).reshape(-1, 1),
+        np.repeat(_field(data, ("signal", "wrist", "EDA"), path).reshape(-1, 1), 16, axis=0),
+        np.repeat(_field(data, ("signal", "wrist", "TEMP"), path).reshape(-1, 1), 16, axis=0),
+    ]
+    label = _field(data, ("label",), path).reshape(-1)
+    lengths = [len(p) for p in parts]
+    if min(lengths) == 0 or label.size == 0 or max(lengths) - min(lengths) > 2 * FS:
+        raise DatasetError(
+            f"{path}: channel lengths at 64 Hz {lengths} (ACC, BVP, EDA, TEMP) and {label.size} labels do not "
+            f"describe one recording; the file is truncated or corrupted."
+        )
+    labels = np.concatenate([np.full(LABEL_PAD, label[0]), label])
+    n = min(labels.size, min(lengths) // OUTPUT_STEP)
+    signal = np.concatenate([p[: n * OUTPUT_STEP] for p in parts], axis=1)
+    return signal.astype(np.float32), labels[:n].astype(np.float32)
+
+
+def _subject_files(source: Path) -> dict[int, Path]:
+    source = Path(source).expanduser()
+    root = next((r for r in (source, source / "PPG_FieldStudy") if (r / "S1" / "S1.pkl").is_file()), None)
+    if root is None:
+        raise DatasetError(
+            f"{source} does not contain S1/S1.pkl (nor does {source / 'PPG_FieldStudy'}); point --source at the "
+            f"PPG_FieldStudy folder of the archive ({URL})."
+        )
+    files = {i: root / f"S{i}" / f"S{i}.pkl" for i in SUBJECTS}
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise DatasetError(f"PPG-DaLiA subject files missing: {', '.join(missing)}; extract the whole archive ({URL}).")
+    return files
+
+
+def prepare(cache: Path, source: Path | None = None) -> Path:
+    """Convert the 15 subject pickles (from ``source`` or ``<cache>/PPG_FieldStudy``) into ``<cache>/ppg_dalia.npz``."""
+    source = Path(source) if source is not None else cache / "PPG_FieldStudy"
+    if not source.exists():
+        raise DatasetError(_missing_message(cache))
+    arrays = {}
+    for i, path in _subject_files(source).items():
+        arrays[f"S{i}_x"], arrays[f"S{i}_y"] = read_subject(path)
+    save_npz(npz_path(cache), **arrays)
+    return npz_path(cache)
+
+
+def _read_cache(cache: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    npz = npz_path(cache)
+    if not npz.is_file():
+        prepare(cache)
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            return {i: (z[f"S{i}_x"], z[f"S{i}_y"]) for i in SUBJECTS}
+    except Exception as e:
+        raise DatasetError(
+            f"cannot read the cached {npz}: it is truncated or corrupted ({type(e).__name__}). Delete it and run "
+            f"`rhel data prepare {NAME} --source /path/to/PPG_FieldStudy`."
+        ) from None
+
+
+def _scale(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return (2.0 * (v - lo) / ((hi - lo) or 1.0) - 1.0).astype(np.float32)
+
+
+def window_count(n_samples: int) -> int:
+    """Windows of WINDOW samples with stride STRIDE that fit in ``n_samples``."""
+    return 0 if n_samples < WINDOW else (n_samples - WINDOW) // STRIDE + 1
+
+
+def _portions(signal: np.ndarray, labels: np.ndarray, layout: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    n = labels.size
+    out = {}
+    for split, (lo, hi) in zip(SPLITS, LAYOUTS[layout]):
+        a, b = int(lo * n), int(hi * n)
+        out[split] = signal[a * OUTPUT_STEP : b * OUTPUT_STEP], labels[a:b]
+    return out
+
+
+def load_ppg(*, seed: int, split: str, time_channel: bool, cache: Path, impute: bool) -> Splits:
+    if split != "paper":
+        raise DatasetError(f"{NAME} has no official split; use split='paper' (the per-subject 70/15/15 time cut).")
+    subjects = _read_cache(cache)
+    layouts = np.random.default_rng(int(seed)).integers(len(LAYOUTS), size=len(SUBJECTS))
+    pieces: dict[str, list] = {s: [] for s in SPLITS}
+    meta: dict = {"dataset": NAME, "split": "paper", "seed": int(seed), "time_channel": bool(time_channel),
+                  "layouts": {}, "scaling": {}, "windows": {}, "imputed_values": 0,
+                  "scaling_from": "each subject's training portion only"}
+    for (i, (signal, labels)), layout in zip(subjects.items(), layouts):
+        what = f"{NAME} subject S{i}"
+        full = np.concatenate([signal, np.repeat(labels, OUTPUT_STEP)[:, None]], axis=1)
+        full, n_imp = pp.check_finite(full[None], np.ones(full.shape[:1], bool)[None], impute=impute, what=what,
+                                      order="in the recording's signal or labels")
+        signal, labels = full[0, :, :CHANNELS], full[0, ::OUTPUT_STEP, CHANNELS]
+        meta["imputed_values"] += n_imp
+        parts = _portions(signal, labels, int(layout))
+        train_x, train_y = parts["train"]
+        stats = {g: [float(train_x[:, sl].min()), float(train_x[:, sl].max())] for g, sl in GROUPS.items()}
+        stats["label"] = [float(train_y.min()), float(train_y.max())]
+        meta["layouts"][f"S{i}"] = dict(zip(SPLITS, (list(p) for p in LAYOUTS[int(layout)])))
+        meta["scaling"][f"S{i}"] = stats
+        meta["windows"][f"S{i}"] = {}
+        for split_name, (sx, sy) in parts.items():
+            k = window_count(len(sx))
+            meta["windows"][f"S{i}"][split_name] = k
+            if k:
+                sx = np.concatenate([_scale(sx[:, sl], *stats[g]) for g, sl in GROUPS.items()], axis=1)
+                pieces[split_name].append((sx, _scale(sy, *stats["label"]), k))
+    sets = {s: _windows(pieces[s], time_channel) for s in SPLITS}
+    empty = [s for s in SPLITS if len(sets[s]) == 0]
+    if empty:
+        raise DatasetError(
+            f"{NAME}: no {WINDOW}-sample window fits in the {'/'.join(empty)} portion of any subject: the recordings "
+            f"are too short (each 15 % portion needs {WINDOW} samples); check that the files are complete."
+        )
+    meta["sizes"] = {s: len(v) for s, v in sets.items()}
+    source = f"{NAME} raw pickles ({URL}), converted cache {npz_path(cache).name}"
+    meta["source"] = source
+    info = DatasetInfo(name=NAME, task="regression", length=WINDOW, channels=CHANNELS + int(time_channel),
+                       num_classes=None, output_dim=1, output_step=OUTPUT_STEP, source=source)
+    return Splits(train=sets["train"], val=sets["val"], test=sets["test"], info=info, meta=meta)
+
+
+def _windows(pieces: list[tuple[np.ndarray, np.ndarray, int]], time_channel: bool) -> SequenceData:
+    """Cut windows (stride STRIDE) out of each scaled portion into one preallocated (N, WINDOW, C) array."""
+    n = sum(k for _, _, k in pieces)
+    c = CHANNELS + int(time_channel)
+    n_labels, label_stride = WINDOW // OUTPUT_STEP, STRIDE // OUTPUT_STEP
+    x = np.empty((n, WINDOW, c), np.float32)
+    y = np.empty((n, n_labels, 1), np.float32)
+    j = 0
+    for sx, sy, k in pieces:
+        for w in range(k):
+            x[j, :, :CHANNELS] = sx[w * STRIDE : w * STRIDE + WINDOW]
+            y[j, :, 0] = sy[w * label_stride : w * label_stride + n_labels]
+            j += 1
+    if time_channel:
+        x[:, :, CHANNELS] = np.arange(WINDOW, dtype=np.float32) / WINDOW
+    return SequenceData(x=x, y=y, mask=np.ones((n, WINDOW), bool))

@@ -1,0 +1,223 @@
+"""UEA/UCR archive classification sets, read by aeon from the archive's own ``.ts`` files.
+
+Where the files are looked for, in order:
+
+1. ``<cache>/uea/NAME.npz`` — the converted arrays (written by the first load, atomically);
+2. ``<cache>/uea/NAME/NAME_TRAIN.ts`` and ``NAME_TEST.ts`` — downloaded or put there by ``rhel data prepare``;
+3. the sets aeon ships inside its package (BasicMotions, JapaneseVowels, ACSF1, ...), no network needed;
+4. otherwise aeon downloads the archive's files into a temporary folder of the cache, moved into place
+   only when complete.
+
+Splits: ``"paper"`` merges train and test, drops exact duplicates and draws 70/15/15 from the seed;
+``"official"`` keeps the archive's test set and carves 15 % of its train set (from the seed) for validation.
+Variable-length sets are zero-padded at the end to the longest series and carry a mask.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from rhel.data import preprocess as pp
+from rhel.data.cache import atomic_dir, save_npz
+from rhel.data.types import DatasetInfo, SequenceData, Splits
+from rhel.errors import DatasetError
+
+ARCHIVE_URL = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"
+ARCHIVE_PAGE = "https://www.timeseriesclassification.com/dataset.php"
+VAL_FRACTION_OFFICIAL = 0.15
+_NPZ_KEYS = ("x", "mask", "labels", "origin", "source")
+
+
+def aeon_data_dir() -> Path | None:
+    """The folder of the data sets aeon ships, found without importing aeon (its import takes seconds)."""
+    spec = importlib.util.find_spec("aeon")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+
+
+def _has_files(folder: Path, name: str) -> bool:
+    return (folder / f"{name}_TRAIN.ts").is_file() and (folder / f"{name}_TEST.ts").is_file()
+
+
+def archive_names() -> list[str]:
+    """Every classification set aeon knows how to download (the UCR/UEA/... archives)."""
+    from aeon.datasets.tsc_datasets import tsc_zenodo
+
+    return sorted(tsc_zenodo)
+
+
+def npz_path(name: str, cache: Path) -> Path:
+    return cache / "uea" / f"{name}.npz"
+
+
+def ts_folder(name: str, cache: Path) -> Path | None:
+    """The folder holding NAME_TRAIN.ts/NAME_TEST.ts: the cache first, then aeon's shipped data; None if neither."""
+    for folder in (cache / "uea" / name, (aeon_data_dir() or Path("/nonexistent")) / name):
+        if _has_files(folder, name):
+            return folder
+    return None
+
+
+def is_cached(name: str, cache: Path) -> bool:
+    return npz_path(name, cache).is_file() or _has_files(cache / "uea" / name, name)
+
+
+def _missing_message(name: str, cache: Path, reason: str) -> str:
+    target = cache / "uea" / name
+    return (
+        f"UEA/UCR set {name!r} is neither in the cache nor shipped with aeon, and could not be downloaded "
+        f"({reason}). Get it from {ARCHIVE_URL.format(name=name)} (archive page: {ARCHIVE_PAGE}), unzip it so that "
+        f"{target / f'{name}_TRAIN.ts'} and {target / f'{name}_TEST.ts'} exist, or run "
+        f"`rhel data prepare {name} --source /path/to/unzipped/{name}` (set the cache with --cache-dir or $RHEL_DATA)."
+    )
+
+
+def download(name: str, cache: Path) -> Path:
+    """Download NAME through aeon into a temporary folder of the cache, then move it to ``<cache>/uea/NAME``."""
+    root = cache / "uea"
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".download", dir=root))
+    try:
+        from aeon.datasets import load_classification
+
+        try:
+            load_classification(name, extract_path=str(staging))
+        except Exception as e:  # aeon raises ValueError/URLError/OSError for a network or name failure
+            raise DatasetError(_missing_message(name, cache, f"{type(e).__name__}: {str(e)[:200]}")) from None
+        if not _has_files(staging / name, name):
+            raise DatasetError(_missing_message(name, cache, "the download did not contain the .ts files"))
+        with atomic_dir(root / name) as tmp:
+            for f in (staging / name).iterdir():
+                shutil.move(str(f), tmp / f.name)
+        return root / name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def install_source(name: str, source: Path, cache: Path) -> Path:
+    """Copy NAME_TRAIN.ts/NAME_TEST.ts from ``source`` (a folder, its parent, or a .zip) into the cache atomically."""
+    source = Path(source).expanduser()
+    target = cache / "uea" / name
+    with atomic_dir(target) as tmp:
+        if source.is_file() and zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as z:
+                members = [m for m in z.namelist() if Path(m).name.startswith(f"{name}_") and m.endswith(".ts")]
+                for m in members:
+                    (tmp / Path(m).name).write_bytes(z.read(m))
+        else:
+            folder = next((f for f in (source, source / name) if _has_files(f, name)), None)
+            if folder is None:
+                raise DatasetError(
+                    f"--source {source} does not contain {name}_TRAIN.ts and {name}_TEST.ts (nor does {source / name}); "
+                    f"point it at the unzipped folder of {ARCHIVE_URL.format(name=name)}."
+                )
+            for f in folder.glob(f"{name}_*.ts"):
+                shutil.copyfile(f, tmp / f.name)
+        if not _has_files(tmp, name):
+            raise DatasetError(f"{source} has no {name}_TRAIN.ts/{name}_TEST.ts; download {ARCHIVE_URL.format(name=name)}.")
+    npz_path(name, cache).unlink(missing_ok=True)
+    return target
+
+
+def _read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    from aeon.datasets import load_from_ts_file
+
+    try:
+        X, y, meta = load_from_ts_file(str(path), return_meta_data=True)
+    except Exception as e:
+        raise DatasetError(
+            f"cannot read {path}: the file is truncated or corrupted ({type(e).__name__}: {str(e)[:160]}). "
+            f"Delete it and download it again (rhel data prepare NAME)."
+        ) from None
+    if not meta.get("classlabel", False):
+        raise DatasetError(f"{path} holds a regression problem (no class labels); rhel loads classification sets only.")
+    series = list(X) if isinstance(X, list) else [X[i] for i in range(X.shape[0])]
+    if len(series) != len(y) or len(series) == 0:
+        raise DatasetError(f"{path} has {len(series)} series but {len(y)} labels: the file is truncated or corrupted.")
+    return [np.asarray(s, np.float32).reshape(len(s), -1) for s in series], np.asarray(y).astype(str)
+
+
+def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
+    """The merged train+test arrays {x (N,L,C), mask, labels (str), origin (0 train / 1 test)} and their source."""
+    npz = npz_path(name, cache)
+    if npz.is_file():
+        try:
+            with np.load(npz, allow_pickle=False) as z:
+                raw = {k: z[k] for k in _NPZ_KEYS}
+            return raw, str(raw.pop("source"))
+        except Exception as e:
+            raise DatasetError(
+                f"cannot read the cached {npz}: it is truncated or corrupted ({type(e).__name__}). Delete it; the next "
+                f"load rebuilds it from the .ts files."
+            ) from None
+    folder = ts_folder(name, cache) or download(name, cache)
+    shipped = aeon_data_dir() is not None and folder == aeon_data_dir() / name
+    parts = [_read_ts(folder / f"{name}_{s}.ts") for s in ("TRAIN", "TEST")]
+    series = parts[0][0] + parts[1][0]
+    x, mask = pp.pad_series(series)
+    raw = {
+        "x": x,
+        "mask": mask,
+        "labels": np.concatenate([parts[0][1], parts[1][1]]),
+        "origin": np.repeat(np.array([0, 1], np.int8), [len(parts[0][0]), len(parts[1][0])]),
+    }
+    source = f"UEA/UCR archive {name} (aeon .ts files, {'shipped with aeon' if shipped else 'cache'})"
+    save_npz(npz, source=np.array(source), **raw)
+    return raw, source
+
+
+def prepare(name: str, cache: Path, source: Path | None = None) -> Path:
+    """Put NAME into the cache (from ``source``, from aeon's shipped data, or by downloading) and convert it."""
+    if source is not None:
+        install_source(name, source, cache)
+    npz_path(name, cache).unlink(missing_ok=True)
+    read_raw(name, cache)
+    return npz_path(name, cache)
+
+
+def load_uea(name: str, *, seed: int, split: str, time_channel: bool, cache: Path, impute: bool) -> Splits:
+    raw, source = read_raw(name, cache)
+    x, mask, labels, origin = raw["x"], raw["mask"], raw["labels"], raw["origin"]
+    x, n_imputed = pp.check_finite(x, mask, impute=impute, what=f"{name}")
+    y, class_names = pp.encode_labels(labels)
+    if time_channel:
+        x = pp.add_time_channel(x)
+    full = SequenceData(x=x, y=y, mask=mask)
+    meta: dict = {"dataset": name, "split": split, "seed": int(seed), "time_channel": bool(time_channel)}
+    if split == "paper":
+        keep = pp.duplicate_free(raw["x"], mask, labels)
+        tr, va, te = (keep[p] for p in pp.random_split(keep.size, seed))
+        meta.update(duplicates_dropped=int(len(y) - keep.size), fractions=list(pp.FRACTIONS))
+    elif split == "official":
+        official_train, te = np.flatnonzero(origin == 0), np.flatnonzero(origin == 1)
+        kept, carved = pp.carve(official_train.size, seed, VAL_FRACTION_OFFICIAL)
+        tr, va = official_train[kept], official_train[carved]
+        meta.update(duplicates_dropped=0, val_fraction_of_train=VAL_FRACTION_OFFICIAL)
+    else:
+        raise DatasetError(f"split={split!r} is not a split kind; use 'paper' (70/15/15 of train+test) or 'official'.")
+    sets = {k: pp.subset(full, idx) for k, idx in (("train", tr), ("val", va), ("test", te))}
+    meta.update(
+        sizes={k: len(v) for k, v in sets.items()},
+        class_names=class_names,
+        class_counts={k: np.bincount(v.y, minlength=len(class_names)).tolist() for k, v in sets.items()},
+        imputed_values=n_imputed,
+        source=source,
+    )
+    info = DatasetInfo(
+        name=name,
+        task="classification",
+        length=int(x.shape[1]),
+        channels=int(x.shape[2]),
+        num_classes=len(class_names),
+        output_dim=len(class_names),
+        output_step=None,
+        source=source,
+    )
+    return Splits(train=sets["train"], val=sets["val"], test=sets["test"], info=info, meta=meta)
