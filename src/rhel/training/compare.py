@@ -1,0 +1,163 @@
+"""RHEL against BPTT on one data set: same model, seed and split; accuracy, speed, memory, gradients.
+
+Each training runs in a fresh child process (``python -m rhel.cli.main train``) so that its peak resident
+memory and its time per step are its own; a child that exceeds its time limit is killed, so a comparison
+always terminates. The gradient agreement at initialisation is measured here, in float64, on one training
+batch: per parameter tensor the cosine similarity and the norm ratio ‖g_RHEL‖/‖g_BPTT‖
+(:func:`rhel.model.compare_gradients`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from rhel.errors import RHELError
+from rhel.training.atomic import atomic_write_text
+from rhel.training.config import TrainConfig
+from rhel.training.results import read_results
+from rhel.training.trainer import build_model, load_splits, precision, run_dir
+
+METHODS = ("rhel", "bptt")
+
+
+def train_child(config: TrainConfig, gradient: str, seed: int, out: Path, *, timeout: float,
+                stream: TextIO) -> dict[str, Any]:
+    """Train one method in a child process; returns its ``results.json``."""
+    cfg = config.replace(gradient=gradient, seeds=(seed,))
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_path = out / f"config-{gradient}.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict(), indent=2))
+    cmd = [sys.executable, "-m", "rhel.cli.main", "train", "--config", str(cfg_path), "--out", str(out),
+           "--no-bar"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    deadline = time.monotonic() + timeout
+    lines = []
+    try:
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(cmd, timeout)
+            if sel.select(timeout=min(left, 1.0)):
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+                print(f"  [{gradient}] {line.rstrip()}", file=stream, flush=True)
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RHELError(f"the {gradient.upper()} training did not finish within {timeout:.0f} s and was "
+                        "stopped; lower --steps or raise --timeout.") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        tail = "".join(lines[-5:]).strip()
+        raise RHELError(f"the {gradient.upper()} training failed (exit {proc.returncode}): {tail}")
+    return read_results(run_dir(out, cfg, seed) / "results.json")
+
+
+def gradient_agreement(config: TrainConfig, seed: int, *, batch: int = 4) -> list[dict[str, Any]]:
+    """Per parameter tensor: cosine and norm ratio of the RHEL gradient to the BPTT one, at init, float64."""
+    import jax
+    import jax.numpy as jnp
+
+    from rhel.data import take
+    from rhel.model import compare_gradients
+
+    with precision(True):
+        splits = load_splits(config, seed)
+        model_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+        model, state = build_model(config, splits.info, splits.train.x.shape[-1], model_key, jnp.float64)
+        x, y, mask = take(splits.train, np.arange(min(batch, len(splits.train))))
+        x = jnp.asarray(x, jnp.float64)
+        if splits.info.task == "regression":
+            y = jnp.asarray(y, jnp.float64)
+        rows = compare_gradients(model, state, x, y, mask, key=jax.random.fold_in(train_key, 0),
+                                 epsilon=config.epsilon)
+    return [{k: (float(v) if isinstance(v, (float, np.floating, np.ndarray)) or hasattr(v, "dtype") else v)
+             for k, v in r.items()} for r in rows]
+
+
+def agreement_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    cos = np.array([r["cosine"] for r in rows], dtype=np.float64)
+    ratio = np.array([r["norm_ratio"] for r in rows], dtype=np.float64)
+    rel = np.array([r["rel_error"] for r in rows], dtype=np.float64)
+    return {"tensors": len(rows), "cosine_min": float(np.nanmin(cos)), "cosine_median": float(np.nanmedian(cos)),
+            "norm_ratio_min": float(np.nanmin(ratio)), "norm_ratio_max": float(np.nanmax(ratio)),
+            "rel_error_max": float(np.nanmax(rel))}
+
+
+def table(config: TrainConfig, results: dict[str, dict], agreement: dict[str, float] | None) -> str:
+    """The side-by-side comparison as plain text."""
+    r0 = results[METHODS[0]]
+    metric = "test accuracy %" if r0["task"] == "classification" else "test MSE"
+    scale = 100.0 if r0["task"] == "classification" else 1.0
+
+    def num(v, fmt):
+        return "–" if v is None else format(v, fmt)
+
+    rows = [
+        (metric, lambda r: num(r["test_metric"] * scale, ".1f")),
+        ("best validation step", lambda r: str(r["best_step"])),
+        ("steps trained", lambda r: str(r["steps_done"])),
+        ("time per step (ms, median)", lambda r: num(r["time_per_step_s"] and r["time_per_step_s"] * 1e3, ".1f")),
+        ("peak memory (MB, RSS)", lambda r: num(r["peak_rss_mb"], ".0f")),
+        ("wall time (s)", lambda r: num(r["wall_time_s"], ".1f")),
+    ]
+    sizes = r0.get("sizes", {})
+    head = (f"{config.dataset}: {config.model} HSSM ({config.blocks} blocks, H={config.hidden}, "
+            f"P={config.state_size}), seed {r0['seed']}, batch {config.batch_size}, lr {config.lr:g}, "
+            f"{sizes.get('train', '?')}/{sizes.get('val', '?')}/{sizes.get('test', '?')} train/val/test")
+    w = max(len(r[0]) for r in rows) + 2
+    lines = [head, "", f"{'':<{w}}{'RHEL':>12}{'BPTT':>12}"]
+    for name, f in rows:
+        lines.append(f"{name:<{w}}{f(results['rhel']):>12}{f(results['bptt']):>12}")
+    if agreement:
+        lines += ["", f"gradient agreement at initialisation (float64, ε = {config.epsilon:g}, "
+                  f"{agreement['tensors']} parameter tensors):",
+                  f"  cosine(RHEL, BPTT)  min {agreement['cosine_min']:.6f}  median {agreement['cosine_median']:.6f}",
+                  f"  ‖RHEL‖/‖BPTT‖       {agreement['norm_ratio_min']:.6f} … {agreement['norm_ratio_max']:.6f}",
+                  f"  max relative error  {agreement['rel_error_max']:.2e}"]
+    return "\n".join(lines)
+
+
+def compare(config: TrainConfig, seed: int, out: str | Path, *, timeout: float = 600.0,
+            stream: TextIO | None = None, gradients: bool = True) -> dict[str, Any]:
+    """Train ``config`` with RHEL and with BPTT (children), check the gradients, return everything."""
+    stream = stream if stream is not None else sys.stderr
+    out = Path(out)
+    t0 = time.perf_counter()
+    agreement = rows = None
+    if gradients:
+        print("gradient agreement at initialisation (float64)...", file=stream, flush=True)
+        rows = gradient_agreement(config, seed)
+        agreement = agreement_summary(rows)
+    results = {}
+    for g in METHODS:
+        left = timeout - (time.perf_counter() - t0)
+        if left <= 0:
+            raise RHELError(f"the comparison used its {timeout:.0f} s before training {g.upper()}; lower "
+                            "--steps or raise --timeout.")
+        print(f"training {g.upper()}...", file=stream, flush=True)
+        results[g] = train_child(config, g, seed, out, timeout=left, stream=stream)
+    summary = {"results": results, "gradient_agreement": agreement, "gradient_rows": rows,
+               "total_s": time.perf_counter() - t0, "table": table(config, results, agreement)}
+    atomic_write_text(out / "compare.json", json.dumps(summary, indent=2, default=str))
+    return summary
