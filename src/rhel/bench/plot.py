@@ -1,0 +1,51 @@
+"""The log-log plot of step time and peak memory against sequence length, one line per configuration."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rhel.bench.report import label
+from rhel.training.atomic import atomic_write
+
+
+def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:
+    """Write a two-panel figure (time | peak RSS, both against L, log-log) to ``path`` atomically.
+
+    The format follows the file suffix (``.png``, ``.pdf``, ``.svg``). Failed configurations are left out.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    for r in results:
+        if "error" not in r:
+            series[label(r["config"])].append((r["config"]["length"], r["time_s"], r["peak_rss_mb"]))
+
+    fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, points in sorted(series.items()):
+        points.sort()
+        lengths = [p[0] for p in points]
+        style = "o-" if len(points) > 1 else "o"
+        ax_time.plot(lengths, [p[1] for p in points], style, label=name)
+        ax_mem.plot(lengths, [p[2] for p in points], style, label=name)
+    for ax, ylabel in ((ax_time, "median step time (s)"), (ax_mem, "peak RSS (MB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length L")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    ax_mem.legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+
+    try:
+        fmt = Path(path).suffix.lstrip(".") or "png"
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
+    finally:
+        plt.close(fig)

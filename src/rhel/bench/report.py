@@ -1,0 +1,116 @@
+"""Tables and target ratios from a list of worker results (no JAX).
+
+The targets are those of the performance issue, measured within one run on one machine:
+
+* RHEL step time ≤ 1.0 × BPTT for every L ≥ 4,000 at the EigenWorms shape (batch 4, 2 blocks, H=64, P=16);
+* RHEL step time ≤ 3.3 × the forward-only step;
+* RHEL peak memory ≤ 0.9 × BPTT at the EigenWorms shape, ≤ 0.5 × BPTT at the SCP1 shape
+  (batch 32, 6 blocks, H=64, P=256).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+#: (batch, blocks, hidden, state) of the shapes the targets are stated for.
+EIGENWORMS_SHAPE = (4, 2, 64, 16)
+SCP1_SHAPE = (32, 6, 64, 256)
+
+
+def label(config: dict[str, Any]) -> str:
+    """``linear/rhel`` for the HSSM suite, ``engine/rhel`` for the engine suite."""
+    head = config["model"] if config["suite"] == "hssm" else "engine"
+    return f"{head}/{config['method']}"
+
+
+def _shape(config: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (config["batch"], config["blocks"], config["hidden"], config["state"])
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    """A Markdown table: one row per configuration, failed ones with their error."""
+    lines = [
+        "| configuration | L | P | step s (median) | peak RSS MB | RSS after set-up MB | compile s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        c = r["config"]
+        head = f"| {label(c)} | {c['length']} | {c['state']} |"
+        if "error" in r:
+            lines.append(f"{head} failed: {r['error'].splitlines()[0][:120]} | | | |")
+            continue
+        device = "" if r.get("device_peak_mb") is None else f" (device {r['device_peak_mb']:.0f})"
+        lines.append(
+            f"{head} {r['time_s']:.4g} | {r['peak_rss_mb']:.0f}{device} | {r['rss_setup_mb']:.0f} | "
+            f"{r['compile_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def _targets(config: dict[str, Any]) -> dict[str, float]:
+    """The issue's targets that apply to this configuration's shape and length."""
+    if config["suite"] != "hssm":
+        return {}
+    targets = {"time rhel/forward": 3.3}
+    shape = _shape(config)
+    if shape == EIGENWORMS_SHAPE:
+        targets["memory rhel/bptt"] = 0.9
+        if config["length"] >= 4000:
+            targets["time rhel/bptt"] = 1.0
+    elif shape == SCP1_SHAPE:
+        targets["memory rhel/bptt"] = 0.5
+    return targets
+
+
+def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """RHEL against the other methods, per model and length: time and peak-memory ratios.
+
+    Each row: ``{"group", "length", "ratio", "value", "target", "met"}`` where ``target`` is None when
+    the issue states no target for that ratio at that shape.
+    """
+    groups: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in results:
+        if "error" in r:
+            continue
+        c = r["config"]
+        key = (label(c).split("/")[0], c["length"], _shape(c))
+        groups[key][c["method"]] = r
+    rows = []
+    for (group, length, _), by_method in groups.items():
+        rhel = by_method.get("rhel")
+        if rhel is None:
+            continue
+        targets = _targets(rhel["config"])
+        for other in ("bptt", "bptt_checkpoint", "forward"):
+            if other not in by_method:
+                continue
+            pairs = [("time", "time_s")] + ([("memory", "peak_rss_mb")] if other != "forward" else [])
+            for kind, field in pairs:
+                name = f"{kind} rhel/{other}"
+                value = rhel[field] / by_method[other][field]
+                target = targets.get(name)
+                rows.append(
+                    {
+                        "group": group,
+                        "length": length,
+                        "ratio": name,
+                        "value": value,
+                        "target": target,
+                        "met": None if target is None else bool(value <= target),
+                    }
+                )
+    return rows
+
+
+def format_ratios(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of :func:`ratios`."""
+    lines = ["| model | L | ratio | value | target |", "|---|---|---|---|---|"]
+    for row in rows:
+        target = "" if row["target"] is None else f"≤ {row['target']:g} " + (
+            "met" if row["met"] else "**missed**"
+        )
+        lines.append(
+            f"| {row['group']} | {row['length']} | {row['ratio']} | {row['value']:.2f} | {target} |"
+        )
+    return "\n".join(lines)

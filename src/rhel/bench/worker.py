@@ -1,0 +1,56 @@
+"""Measure one configuration in this process: ``python -m rhel.bench.worker '<config JSON>'``.
+
+The parent (:mod:`rhel.bench.runner`) starts one fresh process per configuration, so that the peak
+memory of one method cannot leak into another's. The worker prints exactly one JSON object on the last
+line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
+and the backend it ran on; or ``{"error": ...}`` for a configuration that could not be measured.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rhel.bench.config import Config
+from rhel.errors import RHELError
+
+#: Prefix of the result line, so that the parent can ignore anything else a library prints.
+RESULT_PREFIX = "RHEL-BENCH-RESULT "
+
+
+def run_config(config: Config) -> dict[str, Any]:
+    """Build the step of ``config`` and measure it in this process."""
+    import jax
+
+    from rhel.bench.measure import time_step
+
+    if config.suite == "engine":
+        from rhel.bench import engine_suite as suite
+    else:
+        from rhel.bench import hssm_suite as suite
+    step, carry, data = suite.build(config)
+    result = time_step(step, carry, data, repeats=config.repeats, warmup=config.warmup)
+    device = jax.devices()[0]
+    result["backend"] = f"{device.platform}:{device.device_kind}"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m rhel.bench.worker '<config JSON>'", file=sys.stderr)
+        return 2
+    try:
+        config = Config.from_json(argv[0])
+        result: dict[str, Any] = {"config": json.loads(config.to_json()), **run_config(config)}
+        code = 0
+    except RHELError as e:
+        result = {"config": json.loads(argv[0]), "error": str(e)}
+        code = 1
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

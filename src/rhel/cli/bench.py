@@ -1,0 +1,123 @@
+"""``rhel bench``: time and peak memory of one training step, forward only vs BPTT vs RHEL.
+
+Every configuration (suite, model, method, length) runs in a fresh Python process (see
+:mod:`rhel.bench`), after compilation and warm-up, and reports the median of ``--repeats`` steps and the
+process's peak RSS. ``--suite hssm`` benchmarks the Hamiltonian SSMs; ``--suite engine`` benchmarks the
+generic engine (``rhel.simulate`` on coupled nonlinear oscillators) against BPTT, BPTT with
+``jax.checkpoint`` and two Diffrax adjoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+EPILOG = """examples:
+  rhel bench --json bench.json --plot bench.png            # both HSSMs, EigenWorms shape, L = 1k..50k
+  rhel bench --shape scp1                                  # SCP1 shape (batch 32, 6 blocks, P=256), L = 896
+  rhel bench --suite engine --state 256                    # generic engine vs BPTT/checkpoint/Diffrax
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="time and peak memory of a training step: forward only, BPTT, RHEL",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--suite", choices=("hssm", "engine"), default="hssm",
+                   help="hssm: the Hamiltonian SSMs (default); engine: rhel.simulate vs the digital peers")
+    p.add_argument("--model", choices=("linear", "nonlinear", "both"), default="both",
+                   help="which HSSM (hssm suite; default both)")
+    p.add_argument("--methods", default=None,
+                   help="comma-separated; hssm: forward,bptt,bptt_checkpoint,rhel (default forward,bptt,rhel); "
+                        "engine: forward,bptt,bptt_checkpoint,rhel,diffrax_sie,diffrax_heun_backsolve (default all)")
+    p.add_argument("--shape", choices=("eigenworms", "scp1"), default="eigenworms",
+                   help="model shape preset (hssm suite): eigenworms = batch 4, 2 blocks, H=64, P=16; "
+                        "scp1 = batch 32, 6 blocks, H=64, P=256")
+    p.add_argument("--lengths", default=None,
+                   help="comma-separated sequence lengths (default: 1000,...,50000 for eigenworms, 896 for "
+                        "scp1, 20000 for the engine suite)")
+    p.add_argument("--batch", type=int, help="sequences per step (overrides --shape)")
+    p.add_argument("--blocks", type=int, help="HSSM blocks (overrides --shape)")
+    p.add_argument("--hidden", type=int, help="HSSM width H (overrides --shape)")
+    p.add_argument("--state", type=int, help="state size P (overrides --shape; engine suite default 32)")
+    p.add_argument("--repeats", type=int, default=5, help="timed steps after warm-up (median reported; default 5)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps after compilation (default 1)")
+    p.add_argument("--epsilon", type=float, default=0.1, help="RHEL's nudge strength (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per configuration (default 3600)")
+    p.add_argument("--json", metavar="PATH", help="write every result, the ratios and the machine to PATH")
+    p.add_argument("--plot", metavar="PATH", help="write a log-log plot of time and memory against L")
+    p.set_defaults(func=run)
+
+
+def _configs(args):
+    from rhel.bench.plan import DEFAULT_LENGTHS, DEFAULT_METHODS, SHAPES, parse_list, plan
+
+    shape = dict(SHAPES[args.shape])
+    if args.suite == "engine":
+        shape["state"] = 32
+    for name in ("batch", "blocks", "hidden", "state"):
+        if getattr(args, name) is not None:
+            shape[name] = getattr(args, name)
+    default_lengths = DEFAULT_LENGTHS["engine" if args.suite == "engine" else args.shape]
+    lengths = parse_list(args.lengths, name="lengths", cast=int) if args.lengths else default_lengths
+    methods = parse_list(args.methods, name="methods") if args.methods else DEFAULT_METHODS[args.suite]
+    models = ("linear", "nonlinear") if args.model == "both" else (args.model,)
+    return plan(
+        args.suite,
+        models=models,
+        methods=methods,
+        lengths=lengths,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        epsilon=args.epsilon,
+        seed=args.seed,
+        **shape,
+    )
+
+
+def run(args) -> int:
+    from rhel.bench.report import format_ratios, format_table, label, ratios
+    from rhel.bench.runner import machine_info, run_all
+
+    configs = _configs(args)
+    command = "rhel " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "rhel bench"
+    machine = machine_info()
+    print(f"rhel bench: {len(configs)} configurations, each in a fresh process, on {machine['cpu']} "
+          f"({machine['cpus']} CPUs), load average {machine['load_average']}", flush=True)
+
+    def progress(r):
+        c = r["config"]
+        what = f"  {label(c):34s} L={c['length']:<6d}"
+        if "error" in r:
+            print(f"{what} failed: {r['error'].splitlines()[0]}", flush=True)
+        else:
+            print(f"{what} {r['time_s']:9.4f} s  {r['peak_rss_mb']:7.0f} MB", flush=True)
+
+    results = run_all(configs, timeout=args.timeout, on_result=progress)
+    rows = ratios(results)
+    print()
+    print(format_table(results))
+    if rows:
+        print()
+        print(format_ratios(rows))
+    if args.json:
+        from rhel.training.atomic import atomic_write_text
+
+        machine["load_average_end"] = machine_info()["load_average"]
+        report = {"command": command, "machine": machine, "results": results, "ratios": rows}
+        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
+    if args.plot:
+        from rhel.bench.plot import plot_results
+
+        plot_results(results, args.plot, title=f"{command}  —  {machine['cpu']}, {machine['cpus']} CPUs")
+    failed = sum("error" in r for r in results)
+    if failed:
+        print(f"rhel bench: {failed} of {len(results)} configurations failed (see above)", file=sys.stderr)
+    return 1 if failed else 0
