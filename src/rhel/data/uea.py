@@ -10,7 +10,8 @@ Where the files are looked for, in order:
 
 Splits: ``"paper"`` merges train and test, drops exact duplicates and draws 70/15/15 from the seed;
 ``"official"`` keeps the archive's test set and carves 15 % of its train set (from the seed) for validation.
-Variable-length sets are zero-padded at the end to the longest series and carry a mask.
+Variable-length sets are zero-padded at the end to the longest series and carry a mask. ``meta["indices"]``
+records which series (in the merged train-then-test order) went to each split.
 """
 
 from __future__ import annotations
@@ -127,21 +128,27 @@ def install_source(name: str, source: Path, cache: Path) -> Path:
 
 
 def _read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """One archive file through aeon's reader → series of shape (C, L_i) float32 and string labels."""
     from aeon.datasets import load_from_ts_file
+
+    def broken(reason: str) -> DatasetError:
+        name = path.stem.rsplit("_", 1)[0]
+        return DatasetError(
+            f"cannot read {path}: the file is truncated or corrupted ({reason}). Delete it and download it again "
+            f"(rhel data prepare {name}, or --source a fresh copy)."
+        )
 
     try:
         X, y, meta = load_from_ts_file(str(path), return_meta_data=True)
+        series = [np.asarray(s, np.float32) for s in X]
+        series = [s.reshape(1, -1) if s.ndim == 1 else s for s in series]
     except Exception as e:
-        raise DatasetError(
-            f"cannot read {path}: the file is truncated or corrupted ({type(e).__name__}: {str(e)[:160]}). "
-            f"Delete it and download it again (rhel data prepare NAME)."
-        ) from None
+        raise broken(f"{type(e).__name__}: {str(e)[:160]}") from None
     if not meta.get("classlabel", False):
         raise DatasetError(f"{path} holds a regression problem (no class labels); rhel loads classification sets only.")
-    series = list(X) if isinstance(X, list) else [X[i] for i in range(X.shape[0])]
-    if len(series) != len(y) or len(series) == 0:
-        raise DatasetError(f"{path} has {len(series)} series but {len(y)} labels: the file is truncated or corrupted.")
-    return [np.asarray(s, np.float32).reshape(len(s), -1) for s in series], np.asarray(y).astype(str)
+    if len(series) == 0 or len(series) != len(y) or any(s.size == 0 for s in series):
+        raise broken(f"{len(series)} series, {len(y)} labels, some empty")
+    return series, np.asarray(y).astype(str)
 
 
 def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
@@ -205,6 +212,7 @@ def load_uea(name: str, *, seed: int, split: str, time_channel: bool, cache: Pat
     sets = {k: pp.subset(full, idx) for k, idx in (("train", tr), ("val", va), ("test", te))}
     meta.update(
         sizes={k: len(v) for k, v in sets.items()},
+        indices={k: idx.tolist() for k, idx in (("train", tr), ("val", va), ("test", te))},
         class_names=class_names,
         class_counts={k: np.bincount(v.y, minlength=len(class_names)).tolist() for k, v in sets.items()},
         imputed_values=n_imputed,

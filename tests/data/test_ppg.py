@@ -1,0 +1,170 @@
+"""PPG-DaLiA on generated subject pickles in the archive's exact on-disk format."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+
+from rhel import data
+from rhel.data import ppg
+from rhel.errors import DatasetError
+
+from conftest import PPG_LABELS, SPIKE, write_subject
+
+
+@pytest.fixture(scope="module")
+def prepared(ppg_source, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("ppg-cache")
+    data.prepare("PPG-DaLiA", source=ppg_source, cache_dir=cache)
+    return cache
+
+
+@pytest.fixture(scope="module")
+def splits(prepared):
+    return data.load("PPG-DaLiA", seed=2345, cache_dir=prepared)
+
+
+def _raw(ppg_source, i):
+    with open(ppg_source / f"S{i}" / f"S{i}.pkl", "rb") as f:
+        return pickle.load(f, encoding="latin1")
+
+
+def test_full_size_windows_shapes_and_info(splits):
+    for part in (splits.train, splits.val, splits.test):
+        n = len(part)
+        assert n > 0
+        assert part.x.shape == (n, 49_920, 6) and part.x.dtype == np.float32
+        assert part.y.shape == (n, 390, 1) and part.y.dtype == np.float32
+        assert part.mask.shape == (n, 49_920) and part.mask.all()
+    info = splits.info
+    assert (info.task, info.length, info.channels, info.output_dim, info.output_step) == (
+        "regression", 49_920, 6, 1, 128)
+
+
+def test_window_counts_follow_the_recorded_layouts(splits):
+    expected = {"train": 0, "val": 0, "test": 0}
+    for i, n_labels in PPG_LABELS.items():
+        n = n_labels + 3  # three copies of the first label are prepended
+        layout = splits.meta["layouts"][f"S{i}"]
+        for split, (lo, hi) in layout.items():
+            portion = int(hi * n) - int(lo * n)
+            k = (portion - 390) // 39 + 1 if portion >= 390 else 0
+            assert splits.meta["windows"][f"S{i}"][split] == k
+            expected[split] += k
+    assert splits.meta["sizes"] == expected
+    assert {s: len(getattr(splits, s)) for s in expected} == expected
+
+
+def test_first_window_matches_the_source_scaled_by_training_stats(splits, ppg_source):
+    raw = _raw(ppg_source, 1)
+    n = PPG_LABELS[1] + 3
+    lo, hi = splits.meta["layouts"]["S1"]["train"]
+    a, b = int(lo * n), int(hi * n)
+    bvp = raw["signal"]["wrist"]["BVP"][:, 0]
+    labels = np.concatenate([np.full(3, raw["label"][0]), raw["label"]])
+    train_bvp, train_labels = bvp[a * 128 : b * 128], labels[a:b]
+    bmin, bmax = train_bvp.min(), train_bvp.max()
+    np.testing.assert_allclose(splits.meta["scaling"]["S1"]["BVP"], [bmin, bmax], rtol=1e-6)
+    # Leak check: the spikes sit at 5 % and 95 %; the training portion never holds both.
+    assert splits.meta["scaling"]["S1"]["BVP"] != pytest.approx([bvp.min(), bvp.max()])
+    assert bvp.min() == -SPIKE and bvp.max() == SPIKE
+    expect_x = 2 * (train_bvp[:49_920] - bmin) / (bmax - bmin) - 1
+    np.testing.assert_allclose(splits.train.x[0, :, 3], expect_x, atol=1e-5)
+    lmin, lmax = train_labels.min(), train_labels.max()
+    np.testing.assert_allclose(splits.train.y[0, :, 0], 2 * (train_labels[:390] - lmin) / (lmax - lmin) - 1, atol=1e-5)
+    # Second window: stride 4,992 samples = 39 labels.
+    np.testing.assert_allclose(splits.train.y[1, :, 0], 2 * (train_labels[39:429] - lmin) / (lmax - lmin) - 1, atol=1e-5)
+    acc = np.repeat(raw["signal"]["wrist"]["ACC"], 2, axis=0)[a * 128 : b * 128]
+    expect_acc = 2 * (acc[:49_920] - acc.min()) / (acc.max() - acc.min()) - 1
+    np.testing.assert_allclose(splits.train.x[0, :, :3], expect_acc, atol=1e-5)
+    assert splits.train.x.min() >= -1 - 1e-6 and splits.train.x.max() <= 1 + 1e-6
+
+
+def test_split_is_seeded_and_recorded(prepared, splits):
+    again = data.load("PPG-DaLiA", seed=2345, cache_dir=prepared)
+    assert again.meta["layouts"] == splits.meta["layouts"]
+    np.testing.assert_array_equal(again.val.x, splits.val.x)
+    other = data.load("PPG-DaLiA", seed=3456, cache_dir=prepared, time_channel=True)
+    assert other.meta["layouts"] != splits.meta["layouts"]
+    assert other.train.x.shape[2] == 7
+    t = other.train.x[0, :, 6]
+    assert t[0] == 0.0 and t.max() < 1.0 and np.all(np.diff(t) > 0)
+
+
+def _copy_source(src, dst):
+    """A copy of the source tree whose files are symlinks (cheap), to be altered per test."""
+    for i in ppg.SUBJECTS:
+        (dst / f"S{i}").mkdir(parents=True)
+        (dst / f"S{i}" / f"S{i}.pkl").symlink_to(src / f"S{i}" / f"S{i}.pkl")
+    return dst
+
+
+def test_truncated_pickle_names_the_file(ppg_source, tmp_path):
+    src = _copy_source(ppg_source, tmp_path / "PPG_FieldStudy")
+    bad = src / "S1" / "S1.pkl"
+    content = bad.read_bytes()
+    bad.unlink()
+    bad.write_bytes(content[: len(content) // 2])
+    with pytest.raises(DatasetError, match=r"S1\.pkl.*truncated or corrupted"):
+        data.prepare("PPG-DaLiA", source=src, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "ppg_dalia.npz").exists()
+
+
+def test_missing_subject_and_wrong_structure(ppg_source, tmp_path):
+    src = _copy_source(ppg_source, tmp_path / "PPG_FieldStudy")
+    (src / "S7" / "S7.pkl").unlink()
+    with pytest.raises(DatasetError, match=r"S7\.pkl"):
+        data.prepare("PPG-DaLiA", source=src, cache_dir=tmp_path / "cache")
+    with open(src / "S7" / "S7.pkl", "wb") as f:
+        pickle.dump({"signal": {"chest": {}}, "label": [1.0]}, f, protocol=2)
+    with pytest.raises(DatasetError, match=r"S7\.pkl has no signal/wrist/ACC"):
+        data.prepare("PPG-DaLiA", source=src, cache_dir=tmp_path / "cache")
+
+
+def test_not_cached_says_where_to_get_it_and_where_to_put_it(cache):
+    with pytest.raises(DatasetError) as e:
+        data.load("ppg", seed=0, cache_dir=cache)
+    msg = str(e.value)
+    assert "archive.ics.uci.edu" in msg and str(cache / "PPG_FieldStudy") in msg and "rhel data prepare" in msg
+
+
+def test_corrupted_cache_names_the_file(prepared, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    content = (prepared / "ppg_dalia.npz").read_bytes()
+    (cache / "ppg_dalia.npz").write_bytes(content[: len(content) // 3])
+    with pytest.raises(DatasetError, match=r"ppg_dalia\.npz.*truncated or corrupted"):
+        data.load("PPG-DaLiA", seed=0, cache_dir=cache)
+
+
+def test_nan_is_reported_with_its_subject_or_imputed(tmp_path):
+    rng = np.random.default_rng(1)
+    src = tmp_path / "PPG_FieldStudy"
+    for i in ppg.SUBJECTS:
+        write_subject(src / f"S{i}" / f"S{i}.pkl", 2_600 if i == 1 else 10, rng)
+    raw = _raw(src, 4)
+    raw["signal"]["wrist"]["BVP"][5, 0] = np.nan
+    with open(src / "S4" / "S4.pkl", "wb") as f:
+        pickle.dump(raw, f, protocol=2)
+    cache = tmp_path / "cache"
+    data.prepare("PPG-DaLiA", source=src, cache_dir=cache)
+    with pytest.raises(DatasetError, match=r"subject S4: 1 NaN/Inf.*impute"):
+        data.load("PPG-DaLiA", seed=0, cache_dir=cache)
+    fixed = data.load("PPG-DaLiA", seed=0, cache_dir=cache, impute=True)
+    assert fixed.meta["imputed_values"] == 1 and np.isfinite(fixed.train.x).all()
+
+
+def test_official_split_is_refused(prepared):
+    with pytest.raises(DatasetError, match="no official split"):
+        data.load("PPG-DaLiA", seed=0, split="official", cache_dir=prepared)
+
+
+def test_prepare_from_the_cache_folder(ppg_source, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(ppg_source, cache / "PPG_FieldStudy", symlinks=False)
+    assert data.is_cached(data.resolve("PPG-DaLiA"), cache)
+    splits = data.load("PPG-DaLiA", seed=5, cache_dir=cache)  # converts on first use
+    assert (cache / "ppg_dalia.npz").is_file() and len(splits.train) > 0

@@ -1,0 +1,226 @@
+"""UEA/UCR sets through aeon: the real sets aeon ships, and .ts files written in the archive's exact format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aeon.datasets import load_classification
+
+from rhel import data
+from rhel.data import uea
+from rhel.errors import DatasetError
+
+SHIPPED = ["ACSF1", "BasicMotions", "JapaneseVowels"]
+
+
+def aeon_reference(name):
+    """The merged train-then-test series and labels as aeon itself returns them."""
+    X_tr, y_tr = load_classification(name, split="train")
+    X_te, y_te = load_classification(name, split="test")
+    return list(X_tr) + list(X_te), np.concatenate([y_tr, y_te]), len(y_tr)
+
+
+def write_ts(path: Path, name: str, series: list[np.ndarray], labels: list[str]) -> None:
+    """A .ts file in the archive's format: header, then one case per line, channels separated by ':'."""
+    lengths = {s.shape[1] for s in series}
+    equal = len(lengths) == 1
+    lines = [
+        f"@problemName {name}", "@timeStamps false", f"@missing {str(any(np.isnan(s).any() for s in series)).lower()}",
+        f"@univariate {str(series[0].shape[0] == 1).lower()}", f"@equalLength {str(equal).lower()}",
+    ]
+    if equal:
+        lines.append(f"@seriesLength {lengths.pop()}")
+    lines += [f"@classLabel true {' '.join(sorted(set(labels)))}", "@data"]
+    for s, y in zip(series, labels):
+        chans = [",".join("NaN" if np.isnan(v) else repr(float(v)) for v in c) for c in s]
+        lines.append(":".join(chans) + f":{y}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_set_shapes_classes_and_split_sizes(name, cache):
+    X, y, _ = aeon_reference(name)
+    splits = data.load(name, seed=2345, cache_dir=cache)
+    spec = data.resolve(name)
+    meta = splits.meta
+    n = len(X) - meta["duplicates_dropped"]
+    assert meta["sizes"] == {"train": int(0.7 * n), "val": int(0.15 * n), "test": n - int(0.7 * n) - int(0.15 * n)}
+    for part in ("train", "val", "test"):
+        d = getattr(splits, part)
+        assert d.x.shape == (meta["sizes"][part], spec.length, spec.channels) and d.x.dtype == np.float32
+        assert d.y.shape == (meta["sizes"][part],) and d.y.dtype == np.int64
+        assert d.mask.shape == d.x.shape[:2] and d.mask.dtype == bool
+    info = splits.info
+    assert (info.length, info.channels, info.num_classes, info.output_dim) == (
+        spec.length, spec.channels, spec.num_classes, spec.num_classes)
+    # class counts: the encoded labels are aeon's labels in sorted order
+    names = meta["class_names"]
+    assert len(names) == spec.num_classes
+    for part in ("train", "val", "test"):
+        idx = np.array(meta["indices"][part])
+        expected = np.bincount([names.index(str(v)) for v in y[idx]], minlength=len(names))
+        assert meta["class_counts"][part] == expected.tolist()
+        np.testing.assert_array_equal(getattr(splits, part).y, [names.index(str(v)) for v in y[idx]])
+
+
+@pytest.mark.parametrize("name", ["BasicMotions", "JapaneseVowels"])
+def test_splits_are_disjoint_cover_and_hold_the_right_series(name, cache):
+    X, _, _ = aeon_reference(name)
+    splits = data.load(name, seed=7, cache_dir=cache)
+    parts = [set(splits.meta["indices"][p]) for p in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert sum(map(len, parts)) == len(X) - splits.meta["duplicates_dropped"]
+    for p in ("train", "test"):
+        d, idx = getattr(splits, p), splits.meta["indices"][p]
+        for j in (0, len(idx) - 1):
+            s = np.asarray(X[idx[j]], np.float32)
+            np.testing.assert_array_equal(d.x[j, : s.shape[1]], s.T)
+    rows = [{getattr(splits, p).x[j].tobytes() for j in range(len(getattr(splits, p)))} for p in ("train", "val", "test")]
+    assert not (rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2])
+
+
+def test_same_seed_same_split_other_seed_other_split(cache):
+    a = data.load("BasicMotions", seed=1, cache_dir=cache)
+    b = data.load("BasicMotions", seed=1, cache_dir=cache)
+    c = data.load("BasicMotions", seed=2, cache_dir=cache)
+    assert a.meta["indices"] == b.meta["indices"]
+    np.testing.assert_array_equal(a.train.x, b.train.x)
+    assert a.meta["indices"]["test"] != c.meta["indices"]["test"]
+    assert not np.array_equal(a.train.y, c.train.y)
+
+
+def test_japanese_vowels_is_padded_with_a_mask(cache):
+    X, _, _ = aeon_reference("JapaneseVowels")
+    splits = data.load("JapaneseVowels", seed=0, cache_dir=cache)
+    lengths = np.array([np.asarray(s).shape[1] for s in X])
+    assert splits.info.length == lengths.max() == 29
+    for p in ("train", "val", "test"):
+        d, idx = getattr(splits, p), np.array(splits.meta["indices"][p])
+        np.testing.assert_array_equal(d.mask.sum(axis=1), lengths[idx])
+        np.testing.assert_array_equal(d.mask, np.arange(29)[None] < lengths[idx][:, None])
+        assert np.all(d.x[~d.mask] == 0.0)
+    assert (lengths < 29).any() and not splits.train.mask.all()
+
+
+def test_official_split_keeps_the_archive_test_set(cache):
+    X, y, n_train = aeon_reference("ACSF1")
+    splits = data.load("ACSF1", seed=3, split="official", cache_dir=cache, time_channel=True)
+    assert splits.meta["indices"]["test"] == list(range(n_train, len(X)))
+    tr, va = set(splits.meta["indices"]["train"]), set(splits.meta["indices"]["val"])
+    assert not tr & va and tr | va == set(range(n_train))
+    assert len(va) == int(np.ceil(0.15 * n_train))
+    assert splits.train.x.shape[2] == 2 and splits.info.channels == 2
+    t = splits.train.x[0, :, -1]
+    np.testing.assert_allclose(t, np.arange(1460) / 1460, rtol=1e-6)
+    assert t.max() < 1.0
+
+
+def test_converted_cache_is_reused_and_identical(cache):
+    first = data.load("ACSF1", seed=4, cache_dir=cache)
+    npz = cache / "uea" / "ACSF1.npz"
+    assert npz.is_file() and not list(npz.parent.glob(".*tmp*"))
+    second = data.load("ACSF1", seed=4, cache_dir=cache)
+    np.testing.assert_array_equal(first.test.x, second.test.x)
+    assert first.info == second.info
+
+
+def _toy(seed=0, n=30, length=12, channels=2):
+    rng = np.random.default_rng(seed)
+    series = [rng.normal(size=(channels, length)) for _ in range(n)]
+    labels = [("a", "b", "c")[i % 3] for i in range(n)]
+    return series, labels
+
+
+def test_duplicates_are_dropped_and_counted(cache, tmp_path):
+    series, labels = _toy()
+    write_ts(tmp_path / "src" / "Heartbeat_TRAIN.ts", "Heartbeat", series[:20], labels[:20])
+    # the test file repeats three training cases exactly, and one series with another label (not a duplicate)
+    test_series = series[20:] + [series[0], series[5], series[5], series[1]]
+    test_labels = labels[20:] + [labels[0], labels[5], labels[5], "c" if labels[1] != "c" else "a"]
+    write_ts(tmp_path / "src" / "Heartbeat_TEST.ts", "Heartbeat", test_series, test_labels)
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    splits = data.load("Heartbeat", seed=0, cache_dir=cache)
+    assert splits.meta["duplicates_dropped"] == 3
+    assert sum(splits.meta["sizes"].values()) == 34 - 3
+    official = data.load("Heartbeat", seed=0, split="official", cache_dir=cache)
+    assert len(official.test) == 14
+
+
+def test_nan_is_reported_with_sample_index_or_imputed(cache, tmp_path):
+    series, labels = _toy()
+    series[23][1, 4] = np.nan
+    write_ts(tmp_path / "src" / "Heartbeat_TRAIN.ts", "Heartbeat", series[:20], labels[:20])
+    write_ts(tmp_path / "src" / "Heartbeat_TEST.ts", "Heartbeat", series[20:], labels[20:])
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    with pytest.raises(DatasetError, match=r"1 NaN/Inf values in 1 series \(sample indices 23,.*impute=True"):
+        data.load("Heartbeat", seed=0, cache_dir=cache)
+    splits = data.load("Heartbeat", seed=0, cache_dir=cache, impute=True)
+    assert splits.meta["imputed_values"] == 1
+    part = next(p for p in ("train", "val", "test") if 23 in splits.meta["indices"][p])
+    j = splits.meta["indices"][part].index(23)
+    got = getattr(splits, part).x[j, 4, 1]
+    assert got == pytest.approx((series[23][1, 3] + series[23][1, 5]) / 2, rel=1e-5)
+
+
+def test_truncated_file_is_named(cache, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for split in ("TRAIN", "TEST"):
+        content = (uea.aeon_data_dir() / "ACSF1" / f"ACSF1_{split}.ts").read_bytes()
+        (src / f"ACSF1_{split}.ts").write_bytes(content[: len(content) // 2] if split == "TEST" else content)
+    with pytest.raises(DatasetError, match=r"ACSF1_TEST\.ts: the file is truncated or corrupted"):
+        data.prepare("ACSF1", source=src, cache_dir=cache)
+    assert not (cache / "uea" / "ACSF1.npz").exists()
+
+
+def test_corrupted_converted_cache_is_named(cache):
+    data.load("BasicMotions", seed=0, cache_dir=cache)
+    npz = cache / "uea" / "BasicMotions.npz"
+    npz.write_bytes(npz.read_bytes()[:1000])
+    with pytest.raises(DatasetError, match=r"BasicMotions\.npz: it is truncated or corrupted"):
+        data.load("BasicMotions", seed=0, cache_dir=cache)
+
+
+def test_not_cached_and_not_downloadable(cache, monkeypatch):
+    import aeon.datasets
+
+    def offline(name, extract_path=None, **kw):
+        (Path(extract_path) / name).mkdir(parents=True)  # aeon creates the folder before it fails
+        (Path(extract_path) / name / f"{name}_TRAIN.ts").write_text("@problemName partial\n")
+        raise ValueError("Could not download files: <urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr(aeon.datasets, "load_classification", offline)
+    with pytest.raises(DatasetError) as e:
+        data.load("EigenWorms", seed=0, cache_dir=cache)
+    msg = str(e.value)
+    assert "timeseriesclassification.com" in msg and "EigenWorms.zip" in msg
+    assert str(cache / "uea" / "EigenWorms" / "EigenWorms_TRAIN.ts") in msg and "rhel data prepare EigenWorms" in msg
+    # nothing half-written is left under the final name
+    assert not (cache / "uea" / "EigenWorms").exists() and list((cache / "uea").iterdir()) == []
+    assert not data.is_cached(data.resolve("EigenWorms"), cache)
+
+
+def test_unknown_name_lists_the_known_names():
+    with pytest.raises(DatasetError) as e:
+        data.load("EigenWorm", seed=0)
+    msg = str(e.value)
+    for known in ("EigenWorms", "SelfRegulationSCP1", "PPG-DaLiA", "ACSF1", "recall", "adding"):
+        assert known in msg
+
+
+def test_archive_names_resolve_case_insensitively():
+    assert data.resolve("eigenworms").name == "EigenWorms"
+    spec = data.resolve("facedetection")  # in the archive, not in the registry
+    assert spec.name == "FaceDetection" and spec.kind == "uea"
+
+
+def test_bad_arguments(cache):
+    with pytest.raises(DatasetError, match="split"):
+        data.load("BasicMotions", seed=0, split="random", cache_dir=cache)
+    with pytest.raises(DatasetError, match="synthetic"):
+        data.load("BasicMotions", seed=0, length=100, cache_dir=cache)
+    with pytest.raises(DatasetError, match="seed"):
+        data.load("BasicMotions", seed=-1, cache_dir=cache)
