@@ -1,0 +1,21 @@
+"""Physical Hamiltonian systems and continuous-time RHEL (issue 7).
+
+Beside :mod:`rhel.units` in the layering (imports only :mod:`rhel.engine`):
+
+* :func:`echo_trace` — the RHEL echo with its intermediate states: the adjoint λ(t) along the trajectory
+  and the parameter gradient as it accumulates over echo time;
+* :func:`midpoint_inputs`, :func:`integral_loss` — a continuous-time problem (input u(t), loss
+  ∫ℓ(φ(t), t) dt) posed on the leapfrog grid at second order.
+"""
+
+from rhel.physics.continuous import integral_loss, midpoint_inputs, time_grid
+from rhel.physics.trace import EchoTrace, echo_trace, forward_momenta
+
+__all__ = [
+    "echo_trace",
+    "EchoTrace",
+    "forward_momenta",
+    "midpoint_inputs",
+    "integral_loss",
+    "time_grid",
+]
