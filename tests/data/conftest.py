@@ -26,7 +26,8 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 def write_subject(path: Path, n_labels: int, rng: np.random.Generator, spikes: bool = False) -> dict:
     """A PPG-DaLiA subject file: latin-1 compatible pickle (protocol 2, as the archive's Python 2 pickles) of
-    signal → wrist → ACC (32 Hz × 3), BVP (64 Hz), EDA and TEMP (4 Hz), chest data, and label every 2 s over 8 s."""
+    signal → wrist → ACC (32 Hz × 3), BVP (64 Hz), EDA and TEMP (4 Hz), chest data, and a label every 2 s
+    over 8 s."""
     seconds = 2 * n_labels + 6  # n labels over 8 s windows shifted by 2 s: 2(n − 1) + 8 seconds
     wrist = {
         "ACC": rng.normal(0.0, 30.0, (32 * seconds, 3)),

@@ -78,7 +78,7 @@ def test_splits_are_disjoint_cover_and_hold_the_right_series(name, cache):
         for j in (0, len(idx) - 1):
             s = np.asarray(X[idx[j]], np.float32)
             np.testing.assert_array_equal(d.x[j, : s.shape[1]], s.T)
-    rows = [{getattr(splits, p).x[j].tobytes() for j in range(len(getattr(splits, p)))} for p in ("train", "val", "test")]
+    rows = [{row.tobytes() for row in getattr(splits, p).x} for p in ("train", "val", "test")]
     assert not (rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2])
 
 

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.data_command == "prepare":
         spec = data.resolve(args.name)
         path = data.prepare(spec.name, source=args.source, cache_dir=args.cache_dir)
-        print(f"{spec.name}: generated on the fly, nothing to prepare" if path is None else f"{spec.name}: ready in {path}")
+        print(f"{spec.name}: generated on the fly, nothing to prepare" if path is None
+              else f"{spec.name}: ready in {path}")
         return 0
     spec = data.resolve(args.name)
     row = {k: getattr(spec, k) for k in ("name", "kind", "task", "length", "channels", "num_classes", "source",
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     i = splits.info
     print(f"{i.name}: {i.task}, length {i.length}, {i.channels} channels, "
-          + (f"{i.num_classes} classes" if i.num_classes else f"output dim {i.output_dim}, one target every {i.output_step} steps"))
+          + (f"{i.num_classes} classes" if i.num_classes
+             else f"output dim {i.output_dim}, one target every {i.output_step} steps"))
     print(f"source: {i.source}")
     for k, v in out["shapes"].items():
         print(f"  {k:5s} x {tuple(v['x'])}  y {tuple(v['y'])}")

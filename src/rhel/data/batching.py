@@ -39,7 +39,9 @@ def take(data: SequenceData, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
         raise RHELError(f"take: idx must be a 1-D integer index array, got shape {idx.shape} dtype {idx.dtype}.")
     if idx.size and (idx.min() < -len(data) or idx.max() >= len(data)):
-        raise RHELError(f"take: index out of range for a data set of {len(data)} samples; use epoch_batches(len(data), ...).")
+        raise RHELError(
+            f"take: index out of range for a data set of {len(data)} samples; use epoch_batches(len(data), ...)."
+        )
     return (
         np.ascontiguousarray(data.x[idx]),
         np.ascontiguousarray(data.y[idx]),

@@ -126,7 +126,9 @@ def load(
     return uea.load_uea(spec.name, seed=seed, split=split, time_channel=time_channel, cache=root, impute=impute)
 
 
-def prepare(name: str, *, source: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> Path | None:
+def prepare(
+    name: str, *, source: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
+) -> Path | None:
     """Download or convert ``name`` into the cache; returns the cached file (None for generated tasks)."""
     spec = resolve(name)
     root = _cache(cache_dir)

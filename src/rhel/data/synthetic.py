@@ -68,7 +68,9 @@ def load_synthetic(name: str, *, seed: int, split: str, time_channel: bool, leng
     if length < 1 or size < 3:
         raise DatasetError(f"{name}: length ({length}) must be positive and size ({size}) at least 3.")
     if split != "paper":
-        raise DatasetError(f"{name} is generated and has no official split; use split='paper' (70/15/15 from the seed).")
+        raise DatasetError(
+            f"{name} is generated and has no official split; use split='paper' (70/15/15 from the seed)."
+        )
     data = recall(size, length, seed) if name == "recall" else adding(size, length, seed)
     if time_channel:
         data = SequenceData(x=pp.add_time_channel(data.x), y=data.y, mask=data.mask)

@@ -116,13 +116,15 @@ def install_source(name: str, source: Path, cache: Path) -> Path:
             folder = next((f for f in (source, source / name) if _has_files(f, name)), None)
             if folder is None:
                 raise DatasetError(
-                    f"--source {source} does not contain {name}_TRAIN.ts and {name}_TEST.ts (nor does {source / name}); "
+                    f"--source {source} does not contain {name}_TRAIN.ts and {name}_TEST.ts "
+                    f"(nor does {source / name}); "
                     f"point it at the unzipped folder of {ARCHIVE_URL.format(name=name)}."
                 )
             for f in folder.glob(f"{name}_*.ts"):
                 shutil.copyfile(f, tmp / f.name)
         if not _has_files(tmp, name):
-            raise DatasetError(f"{source} has no {name}_TRAIN.ts/{name}_TEST.ts; download {ARCHIVE_URL.format(name=name)}.")
+            url = ARCHIVE_URL.format(name=name)
+            raise DatasetError(f"{source} has no {name}_TRAIN.ts/{name}_TEST.ts; download {url}.")
     npz_path(name, cache).unlink(missing_ok=True)
     return target
 
