@@ -1,0 +1,182 @@
+"""The paper's nonlinear (UnICORNN-like) HRU, as an instance of :class:`rhel.units.potential.PotentialHRU`.
+
+Potential (§4 of the spec), with ``v = B u + b``:
+
+    V(φ; θ, u) = (α/2) ‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)] / w_i
+
+whose force is ``−∂V/∂φ = −α φ − c ⊙ tanh(w ⊙ φ + B u + b)``: exactly the spec's dynamics. The term
+``−log cosh(v_i)/w_i`` does not depend on φ, so it changes neither the trajectory nor the true gradient;
+it removes a large φ-independent part from ``∇_θ V`` and ``∇_u V``, which RHEL would otherwise have to
+cancel between its two echoes (a float32 catastrophe when δ is small, see the spec's known defects).
+
+Parameterisation (θ = (ŵ, b, ĉ, α̂, B), each entering V exactly once — no double sigmoid):
+
+* ``w = w_min + softplus(ŵ)`` ≥ w_min > 0: kept away from zero, where ``log cosh(·)/w`` and ``∂V/∂w``
+  are differences of large terms. A negative w is equivalent to a negative c (log cosh is even), and the
+  paper keeps c > 0, so w > 0 loses nothing.
+* ``c = sigmoid(ĉ)`` ∈ (0, 1), ``α = softplus(α̂)`` ≥ 0 (a scalar restoring stiffness), ``B`` ∈ R^{P×H}.
+
+The derivatives of the bracket are supplied in closed form (a ``jax.custom_jvp``) and evaluated without
+cancellation: ``∂/∂φ = tanh(wφ + v)`` (so BPTT's second derivatives are those of a plain tanh),
+``∂/∂v = [tanh(wφ + v) − tanh(v)]/w = sinh(wφ) / (w cosh(wφ + v) cosh(v))``, and the bracket itself as
+``log1p(2 sinh²(s/2) + tanh(v) sinh(s))`` with ``s = wφ``.
+
+Step size δ: per dimension, **trained by default** (``δ = sigmoid(δ̂)``, like the linear HRU). The engine
+gives δ an exact gradient for both methods (the reference code gave it none under RHEL, so it fixed δ =
+1e-4); pass ``train_dt=False`` to fix it for both methods, e.g. ``dt=1e-4`` for the paper's setting.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from rhel.errors import RHELError
+from rhel.units.potential import PotentialHRU
+
+_LOG2 = math.log(2.0)
+_SMALL = 1.0  # |s| below which the cancellation-free formulas are used
+
+
+def _logcosh(x):
+    return jnp.logaddexp(x, -x) - _LOG2
+
+
+def _logcosh_shift(s, v):
+    """``log cosh(v + s) − log cosh(v)``, accurate to relative precision for small ``s``."""
+    small = jnp.abs(s) < _SMALL
+    ss = jnp.where(small, s, 0.0)
+    near = jnp.log1p(2.0 * jnp.sinh(0.5 * ss) ** 2 + jnp.tanh(v) * jnp.sinh(ss))
+    return jnp.where(small, near, _logcosh(v + s) - _logcosh(v))
+
+
+def _tanh_shift(s, v):
+    """``tanh(v + s) − tanh(v) = sinh(s) / (cosh(v + s) cosh(v))``, accurate for small ``s``."""
+    small = jnp.abs(s) < _SMALL
+    ss = jnp.where(small, s, 0.0)
+    near = jnp.sinh(ss) / (jnp.cosh(v + ss) * jnp.cosh(v))
+    return jnp.where(small, near, jnp.tanh(v + s) - jnp.tanh(v))
+
+
+@jax.custom_jvp
+def logcosh_bracket(phi, w, v):
+    """``K(φ, w, v) = [log cosh(w φ + v) − log cosh(v)] / w``, elementwise."""
+    return _logcosh_shift(w * phi, v) / w
+
+
+@logcosh_bracket.defjvp
+def _logcosh_bracket_jvp(primals, tangents):
+    phi, w, v = primals
+    dphi, dw, dv = tangents
+    k = logcosh_bracket(phi, w, v)
+    t = jnp.tanh(w * phi + v)
+    dk = t * dphi + (_tanh_shift(w * phi, v) / w) * dv + ((phi * t - k) / w) * dw
+    return k, dk
+
+
+class NonlinearParams(eqx.Module):
+    """Unconstrained parameters of the nonlinear potential (see the module docstring)."""
+
+    w_raw: Float[Array, " P"]
+    b: Float[Array, " P"]
+    c_raw: Float[Array, " P"]
+    alpha_raw: Float[Array, ""]
+    B: Float[Array, "P H"]
+    w_min: float = eqx.field(static=True, default=0.1)
+
+    @property
+    def w(self):
+        return self.w_min + jax.nn.softplus(self.w_raw)
+
+    @property
+    def c(self):
+        return jax.nn.sigmoid(self.c_raw)
+
+    @property
+    def alpha(self):
+        return jax.nn.softplus(self.alpha_raw)
+
+
+def nonlinear_potential(
+    phi: Float[Array, " P"], u: Float[Array, " H"], params: NonlinearParams
+) -> Float[Array, ""]:
+    """``V = (α/2)‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)]/w_i``, ``v = B u + b``."""
+    v = params.B @ u + params.b
+    return 0.5 * params.alpha * jnp.sum(phi**2) + jnp.sum(
+        params.c * logcosh_bracket(phi, params.w, v)
+    )
+
+
+def _inv_softplus(y):
+    return np.log(np.expm1(y))
+
+
+def nonlinear_hru(
+    hidden: int,
+    state: int,
+    *,
+    key: PRNGKeyArray,
+    dt: float | Float[Array, " P"] | None = None,
+    train_dt: bool = True,
+    dt_range: tuple[float, float] = (0.01, 0.1),
+    alpha: float = 1.0,
+    w_min: float = 0.1,
+    dtype=None,
+) -> PotentialHRU:
+    """The nonlinear HRU: a :class:`PotentialHRU` of :func:`nonlinear_potential`.
+
+    Args:
+        hidden: H, width of the input and the output.
+        state: P, number of oscillators.
+        key: PRNG key.
+        dt: the initial step (scalar or (P,)); default: log-uniform per dimension in ``dt_range``.
+        train_dt: train δ (default) or fix it; either way both gradient methods treat it the same.
+        dt_range: range of the default per-dimension initial δ.
+        alpha: initial stiffness α > 0.
+        w_min: lower bound of w (> 0).
+        dtype: floating dtype of the parameters.
+
+    Initialisation: w − w_min ~ U(0.1, 1) (UnICORNN draws w ~ U(0, 1)), b ~ U(−1, 1), c = sigmoid(ĉ) with
+    ĉ ~ U(−1, 1), B ~ U(±1/√H).
+    """
+    if not (isinstance(w_min, (int, float)) and w_min > 0):
+        raise RHELError(f"w_min must be a number > 0 (keeps w away from zero); got {w_min!r}.")
+    if not (isinstance(alpha, (int, float)) and alpha > 0):
+        raise RHELError(f"alpha must be a number > 0 (the restoring stiffness); got {alpha!r}.")
+    for name, n in (("hidden", hidden), ("state", state)):
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise RHELError(f"{name} must be a positive integer, got {n!r}.")
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    kw, kb, kc, kB, kdt, kunit = jr.split(key, 6)
+    if dt is None:
+        lo, hi = dt_range
+        if not 0 < lo <= hi < 1:
+            raise RHELError(f"dt_range must satisfy 0 < low <= high < 1; got {dt_range!r}.")
+        dt = np.exp(np.asarray(jr.uniform(kdt, (state,), minval=np.log(lo), maxval=np.log(hi))))
+    params = NonlinearParams(
+        w_raw=jnp.asarray(_inv_softplus(np.asarray(jr.uniform(kw, (state,), minval=0.1, maxval=1.0))), dtype),
+        b=jr.uniform(kb, (state,), dtype, -1.0, 1.0),
+        c_raw=jr.uniform(kc, (state,), dtype, -1.0, 1.0),
+        alpha_raw=jnp.asarray(_inv_softplus(alpha), dtype),
+        B=jr.uniform(kB, (state, hidden), dtype, -1.0, 1.0) / math.sqrt(hidden),
+        w_min=float(w_min),
+    )
+    return PotentialHRU(
+        nonlinear_potential,
+        params,
+        hidden=hidden,
+        state=state,
+        key=kunit,
+        dt=dt,
+        train_dt=train_dt,
+        dtype=dtype,
+    )
+
+
+__all__ = ["NonlinearParams", "nonlinear_potential", "nonlinear_hru", "logcosh_bracket"]

@@ -1,0 +1,150 @@
+"""A Hamiltonian Recurrent Unit built from any potential energy a user writes.
+
+Given ``V(φ, u, θ) -> scalar`` the unit integrates ``H = ½‖π‖² + V(φ; θ, u_k)`` with the engine's leapfrog
+(:func:`rhel.simulate`) from the zero state and reads out
+
+    o_k = C φ_k + D ⊙ u_k,        C ∈ R^{H×P},  D ∈ R^H.
+
+The potential, its parameters θ, the readout and the step size are all the unit needs; the dynamics
+are never rewritten here, so BPTT and RHEL differentiate exactly the same map. The paper's nonlinear HRU
+(:func:`rhel.units.nonlinear.nonlinear_hru`) is one instance; the linear HRU is another (its potential
+is quadratic, ``½ Σ a_i φ_i² − φᵀ B u``), which :class:`rhel.units.linear.LinearHRU` runs faster with a
+parallel scan.
+
+Step size. δ (a scalar or one per dimension) is either *fixed* — stored as a static value, so it is not a
+parameter and neither gradient method differentiates it — or *trained*, parameterised as
+``δ = δ_max · sigmoid(δ̂)`` (always in (0, δ_max)); its gradient then comes from the engine, exactly, for
+both methods (RHEL reads it from the echo, BPTT from autodiff).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
+
+from rhel.engine.gradient import GradientMethod
+from rhel.engine.leapfrog import Potential
+from rhel.engine.simulate import simulate
+from rhel.errors import RHELError
+from rhel.units.base import HRU
+
+
+def _check_dt(dt, dt_max: float, state: int) -> np.ndarray:
+    arr = np.asarray(dt, dtype=np.float64)
+    if arr.shape not in ((), (state,)):
+        raise RHELError(
+            f"dt must be a scalar or one step per state dimension, shape ({state},); got shape {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr) & (arr > 0) & (arr < dt_max)):
+        raise RHELError(
+            f"dt must lie in (0, dt_max={dt_max}); got {arr if arr.size < 8 else 'values outside it'}. "
+            "Lower dt or raise dt_max."
+        )
+    return arr
+
+
+class PotentialHRU(HRU):
+    """An HRU whose dynamics are the leapfrog of a user-supplied potential ``V(φ, u, params)``.
+
+    Args:
+        potential: ``V(phi (P,), u (H,), params) -> scalar`` (the kinetic energy is ½‖π‖²). It is stored
+            as a static field, so pass a module-level function (or any hashable callable).
+        params: the trainable parameters θ of the potential, any pytree of floating-point arrays
+            (constraints such as positivity belong inside ``potential``: then both gradient methods
+            differentiate the unconstrained values).
+        hidden: H, the width of the input and the output.
+        state: P, the number of positions.
+        key: a JAX PRNG key (initialises C and D).
+        dt: the step size δ, a scalar or one per dimension (P,), in (0, dt_max).
+        train_dt: train δ (``δ = dt_max · sigmoid(δ̂)``) or keep it fixed (the default).
+        dt_max: the upper bound of a trained δ.
+        dtype: floating dtype of C and D (default: JAX's default float).
+    """
+
+    potential: Potential = eqx.field(static=True)
+    params: PyTree
+    C: Float[Array, "H P"]
+    D: Float[Array, " H"]
+    dt_raw: Float[Array, "*P"] | None
+    dt_fixed: float | tuple[float, ...] | None = eqx.field(static=True)
+    dt_max: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        potential: Potential,
+        params: PyTree,
+        *,
+        hidden: int,
+        state: int,
+        key: PRNGKeyArray,
+        dt: float | Float[Array, " P"] = 0.1,
+        train_dt: bool = False,
+        dt_max: float = 1.0,
+        dtype=None,
+    ):
+        if not callable(potential):
+            raise RHELError(
+                "potential must be a function V(phi, u, params) -> scalar; got "
+                f"{type(potential).__name__}."
+            )
+        for name, n in (("hidden", hidden), ("state", state)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise RHELError(f"{name} must be a positive integer, got {n!r}.")
+        dt = _check_dt(dt, dt_max, state)
+        dtype = jnp.result_type(float) if dtype is None else dtype
+        kc, kd = jr.split(key)
+        self.potential = potential
+        self.params = params
+        self.C = jr.normal(kc, (hidden, state), dtype) / math.sqrt(state)
+        self.D = jr.normal(kd, (hidden,), dtype)
+        self.dt_max = float(dt_max)
+        if train_dt:
+            self.dt_raw = jnp.asarray(np.log(dt / (dt_max - dt)), dtype)  # sigmoid⁻¹(dt / dt_max)
+            self.dt_fixed = None
+        else:
+            self.dt_raw = None
+            self.dt_fixed = float(dt) if dt.ndim == 0 else tuple(float(v) for v in dt)
+
+    @property
+    def hidden(self) -> int:
+        return self.C.shape[0]
+
+    @property
+    def state(self) -> int:
+        return self.C.shape[1]
+
+    def step_size(self, dtype=None) -> Float[Array, "*P"]:
+        """The leapfrog step δ (trained: ``dt_max · sigmoid(δ̂)``; fixed: a constant)."""
+        if self.dt_raw is None:
+            return jnp.asarray(self.dt_fixed, dtype or self.C.dtype)
+        return self.dt_max * jax.nn.sigmoid(self.dt_raw)
+
+    def __call__(
+        self, u: Float[Array, "L H"], *, gradient: GradientMethod
+    ) -> Float[Array, "L H"]:
+        """``o_k = C φ_k + D ⊙ u_k`` with φ_1 … φ_L from the leapfrog of V driven by ``u``."""
+        if jnp.ndim(u) != 2 or jnp.shape(u)[1] != self.hidden:
+            raise RHELError(
+                f"{type(self).__name__} expects inputs of shape (L, {self.hidden}) (one sequence); got "
+                f"{jnp.shape(u)}. Use jax.vmap for a batch."
+            )
+        zeros = jnp.zeros((self.state,), u.dtype)
+        phis = simulate(
+            self.potential,
+            self.params,
+            u,
+            (zeros, zeros),
+            dt=self.step_size(u.dtype),
+            gradient=gradient,
+        )
+        return phis @ self.C.T + self.D * u
+
+
+__all__ = ["PotentialHRU"]

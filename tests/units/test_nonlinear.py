@@ -1,0 +1,126 @@
+"""The nonlinear HRU: spec dynamics, exact derivatives, RHEL ≈ BPTT (O(ε²)) and float32 conditioning."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import pytest
+
+import rhel
+from rhel.units.nonlinear import NonlinearParams, logcosh_bracket, nonlinear_hru, nonlinear_potential
+from rhel.units.potential import PotentialHRU
+
+
+def _logcosh(x):
+    return jnp.logaddexp(x, -x) - jnp.log(2.0)
+
+
+def spec_potential(phi, u, p):
+    """The spec's V written naively: (α/2)‖φ‖² + Σ c log cosh(wφ + Bu + b)/w."""
+    v = p.B @ u + p.b
+    return 0.5 * p.alpha * jnp.sum(phi**2) + jnp.sum(p.c * _logcosh(p.w * phi + v) / p.w)
+
+
+def test_bracket_derivatives_match_plain_autodiff_to_second_order(x64):
+    phi = jnp.array([0.3, -1e-3, 2.0, 5.0, -0.7])
+    w = jnp.array([0.5, 0.2, 1.5, 3.0, 0.1])
+    v = jnp.array([0.1, 3.0, -1.0, 40.0, -2.0])
+
+    def naive(p, w, v):
+        return jnp.sum((_logcosh(w * p + v) - _logcosh(v)) / w)
+
+    def ours(p, w, v):
+        return jnp.sum(logcosh_bracket(p, w, v))
+
+    for order in (jax.grad, jax.hessian):
+        a = order(ours, argnums=(0, 1, 2))(phi, w, v)
+        b = order(naive, argnums=(0, 1, 2))(phi, w, v)
+        for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+            assert jnp.allclose(x, y, rtol=1e-9, atol=1e-12)
+
+
+def test_force_is_the_spec_force(x64):
+    hru = nonlinear_hru(4, 8, key=jr.key(0))
+    p = hru.params
+    phi, u = jr.normal(jr.key(1), (8,)), jr.normal(jr.key(2), (4,))
+    force = -jax.grad(nonlinear_potential)(phi, u, p)
+    expected = -p.alpha * phi - p.c * jnp.tanh(p.w * phi + p.B @ u + p.b)
+    assert jnp.allclose(force, expected, rtol=1e-12)
+    # same force as the naive spec potential: the dynamics are identical
+    assert jnp.allclose(force, -jax.grad(spec_potential)(phi, u, p), rtol=1e-12)
+
+
+def test_w_is_kept_away_from_zero():
+    p = NonlinearParams(
+        w_raw=jnp.array([-1e4, -50.0, 0.0]), b=jnp.zeros(3), c_raw=jnp.zeros(3),
+        alpha_raw=jnp.array(0.0), B=jnp.zeros((3, 1)), w_min=0.1,
+    )
+    assert jnp.all(p.w >= 0.1) and jnp.all(jnp.isfinite(p.w))
+    g = jax.grad(nonlinear_potential, argnums=2)(jnp.ones(3), jnp.ones(1), p)
+    assert all(jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(g))
+
+
+def _hru_grads(hru, u, target, gradient):
+    def loss(m):
+        return jnp.mean((m(u, gradient=gradient) - target) ** 2)
+
+    return eqx.filter_grad(loss)(hru)
+
+
+def _per_leaf(a, b, fn):
+    la = jax.tree.leaves(eqx.filter(a, eqx.is_inexact_array))
+    lb = jax.tree.leaves(eqx.filter(b, eqx.is_inexact_array))
+    assert len(la) == len(lb) and la
+    return [fn(x.ravel().astype(jnp.float64), y.ravel().astype(jnp.float64)) for x, y in zip(la, lb)]
+
+
+def _rel(x, y):
+    return float(jnp.linalg.norm(x - y) / jnp.linalg.norm(y))
+
+
+def _cos(x, y):
+    return float(x @ y / (jnp.linalg.norm(x) * jnp.linalg.norm(y)))
+
+
+def test_rhel_matches_bptt_with_eps_squared_bias(x64):
+    hru = nonlinear_hru(6, 12, key=jr.key(0))  # trained per-dimension dt
+    u, target = jr.normal(jr.key(1), (150, 6)), jr.normal(jr.key(2), (150, 6))
+    ref = _hru_grads(hru, u, target, rhel.BPTT())
+    errors = {
+        eps: max(_per_leaf(_hru_grads(hru, u, target, rhel.RHEL(epsilon=eps)), ref, _rel))
+        for eps in (0.01, 0.1, 1.0)
+    }
+    assert errors[0.01] <= 1e-5
+    # O(ε²): a tenfold ε gives roughly a hundredfold error
+    for small, big in ((0.01, 0.1), (0.1, 1.0)):
+        assert 30 < errors[big] / errors[small] < 300
+
+
+@pytest.mark.parametrize("gradient", [rhel.BPTT(), rhel.RHEL(epsilon=0.1)], ids=["bptt", "rhel"])
+def test_float32_gradients_match_float64_bptt_at_the_papers_tiny_step(x64, gradient):
+    def build(potential):
+        base = nonlinear_hru(8, 16, key=jr.key(0), dt=1e-4, train_dt=False, dtype=jnp.float64)
+        return PotentialHRU(
+            potential, base.params, hidden=8, state=16, key=jr.key(1), dt=1e-4, dtype=jnp.float64
+        )
+
+    def to32(tree):
+        return jax.tree.map(lambda x: x.astype(jnp.float32) if eqx.is_inexact_array(x) else x, tree)
+
+    u, target = jr.normal(jr.key(2), (200, 8)), jr.normal(jr.key(3), (200, 8))
+    cosines = {}
+    for potential in (nonlinear_potential, spec_potential):
+        hru = build(potential)
+        ref = _hru_grads(hru, u, target, rhel.BPTT())
+        g32 = _hru_grads(to32(hru), to32(u), to32(target), gradient)
+        cosines[potential] = min(_per_leaf(g32, ref, _cos))
+    assert cosines[nonlinear_potential] >= 0.999
+    if isinstance(gradient, rhel.RHEL):  # the naive form is what breaks RHEL in float32 (on w)
+        assert cosines[spec_potential] < 0.9
+
+
+def test_large_inputs_stay_finite():
+    hru = nonlinear_hru(3, 5, key=jr.key(0))
+    u = 1e3 * jr.normal(jr.key(1), (30, 3))
+    g = eqx.filter_grad(lambda m: jnp.sum(m(u, gradient=rhel.RHEL()) ** 2))(hru)
+    assert all(jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(eqx.filter(g, eqx.is_inexact_array)))

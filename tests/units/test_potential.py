@@ -1,0 +1,74 @@
+"""User-defined HRUs: PotentialHRU runs any potential through the engine, identically for BPTT and RHEL."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import pytest
+
+import rhel
+from rhel.units.potential import PotentialHRU
+
+
+def quadratic(phi, u, params):
+    """A linear HRU's potential: ½ Σ a φ² − φᵀ B u (real B)."""
+    return 0.5 * jnp.sum(jax.nn.relu(params["a"]) * phi**2) - phi @ (params["B"] @ u)
+
+
+def make_quadratic(train_dt, dtype=jnp.float64):
+    k1, k2, k3 = jr.split(jr.key(0), 3)
+    params = {"a": jr.uniform(k1, (6,), dtype, 0.2, 2.0), "B": jr.normal(k2, (6, 3), dtype)}
+    return PotentialHRU(
+        quadratic, params, hidden=3, state=6, key=k3, dt=0.3 * jnp.ones(6), train_dt=train_dt,
+        dtype=dtype,
+    )
+
+
+def _grads(hru, u, target, gradient):
+    def loss(m, u):
+        return jnp.sum((m(u, gradient=gradient) - target) ** 2)
+
+    return eqx.filter_grad(lambda m, u: loss(m, u))(hru, u), jax.grad(loss, argnums=1)(hru, u)
+
+
+@pytest.mark.parametrize("epsilon", [0.01, 1.0])
+def test_quadratic_potential_rhel_equals_bptt_any_epsilon(x64, epsilon):
+    hru = make_quadratic(train_dt=True)
+    u = jr.normal(jr.key(1), (40, 3))
+    target = jr.normal(jr.key(2), (40, 3))
+    gb, gub = _grads(hru, u, target, rhel.BPTT())
+    gr, gur = _grads(hru, u, target, rhel.RHEL(epsilon=epsilon))
+    leaves_b = jax.tree.leaves(eqx.filter(gb, eqx.is_inexact_array)) + [gub]
+    leaves_r = jax.tree.leaves(eqx.filter(gr, eqx.is_inexact_array)) + [gur]
+    assert len(leaves_b) == 6  # a, B, C, D, dt_raw, inputs
+    for b, r in zip(leaves_b, leaves_r):
+        assert jnp.linalg.norm(b) > 0
+        assert jnp.linalg.norm(r - b) / jnp.linalg.norm(b) < 1e-10
+
+
+def test_output_is_readout_of_simulated_positions(x64):
+    hru = make_quadratic(train_dt=False)
+    u = jr.normal(jr.key(3), (25, 3))
+    phis = rhel.simulate(quadratic, hru.params, u, (jnp.zeros(6), jnp.zeros(6)), dt=0.3)
+    expected = phis @ hru.C.T + hru.D * u
+    assert jnp.allclose(hru(u, gradient=rhel.BPTT()), expected, atol=1e-13)
+
+
+def test_fixed_dt_is_not_a_parameter_trained_dt_is():
+    fixed, trained = make_quadratic(False, jnp.float32), make_quadratic(True, jnp.float32)
+    n_fixed = len(jax.tree.leaves(eqx.filter(fixed, eqx.is_inexact_array)))
+    n_trained = len(jax.tree.leaves(eqx.filter(trained, eqx.is_inexact_array)))
+    assert n_trained == n_fixed + 1
+    assert jnp.allclose(trained.step_size(), 0.3) and jnp.allclose(fixed.step_size(), 0.3)
+
+
+def test_bad_configuration_raises_rhel_error():
+    with pytest.raises(rhel.RHELError, match="dt must lie"):
+        PotentialHRU(quadratic, {}, hidden=3, state=6, key=jr.key(0), dt=2.0)
+    with pytest.raises(rhel.RHELError, match="shape"):
+        PotentialHRU(quadratic, {}, hidden=3, state=6, key=jr.key(0), dt=jnp.ones(5) * 0.1)
+    with pytest.raises(rhel.RHELError, match="potential must be a function"):
+        PotentialHRU("V", {}, hidden=3, state=6, key=jr.key(0))
+    hru = make_quadratic(False, jnp.float32)
+    with pytest.raises(rhel.RHELError, match=r"expects inputs of shape \(L, 3\)"):
+        hru(jnp.ones((2, 10, 3)), gradient=rhel.BPTT())
