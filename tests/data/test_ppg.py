@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 
@@ -90,6 +91,7 @@ def test_split_is_seeded_and_recorded(prepared, splits):
     np.testing.assert_array_equal(again.val.x, splits.val.x)
     other = data.load("PPG-DaLiA", seed=3456, cache_dir=prepared, time_channel=True)
     assert other.meta["layouts"] != splits.meta["layouts"]
+    assert json.loads(json.dumps(splits.meta)) == splits.meta
     assert other.train.x.shape[2] == 7
     t = other.train.x[0, :, 6]
     assert t[0] == 0.0 and t.max() < 1.0 and np.all(np.diff(t) > 0)

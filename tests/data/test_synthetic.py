@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 
 import numpy as np
@@ -25,6 +26,7 @@ def test_deterministic_per_seed_at_50k_steps(name):
         np.testing.assert_array_equal(getattr(a, part).y, getattr(b, part).y)
     assert not np.array_equal(a.train.x, c.train.x)
     assert a.meta["sizes"] == {"train": 4, "val": 1, "test": 1}
+    assert json.loads(json.dumps(a.meta)) == a.meta
 
 
 def test_recall_label_is_the_token_far_back():

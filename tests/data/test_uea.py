@@ -118,6 +118,22 @@ def test_official_split_keeps_the_archive_test_set(cache):
     assert t.max() < 1.0
 
 
+def test_prepare_from_a_zip_and_meta_is_json(cache, tmp_path):
+    import json
+    import zipfile
+
+    archive = tmp_path / "BasicMotions.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for split in ("TRAIN", "TEST"):
+            name = f"BasicMotions_{split}.ts"
+            z.write(uea.aeon_data_dir() / "BasicMotions" / name, f"BasicMotions/{name}")
+    data.prepare("BasicMotions", source=archive, cache_dir=cache)
+    assert (cache / "uea" / "BasicMotions" / "BasicMotions_TEST.ts").is_file()
+    splits = data.load("BasicMotions", seed=0, cache_dir=cache)
+    assert "cache" in splits.info.source and sum(splits.meta["sizes"].values()) == 80
+    assert json.loads(json.dumps(splits.meta)) == splits.meta
+
+
 def test_converted_cache_is_reused_and_identical(cache):
     first = data.load("ACSF1", seed=4, cache_dir=cache)
     npz = cache / "uea" / "ACSF1.npz"

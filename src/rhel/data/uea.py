@@ -178,7 +178,10 @@ def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
         "origin": np.repeat(np.array([0, 1], np.int8), [len(parts[0][0]), len(parts[1][0])]),
     }
     source = f"UEA/UCR archive {name} (aeon .ts files, {'shipped with aeon' if shipped else 'cache'})"
-    save_npz(npz, source=np.array(source), **raw)
+    try:
+        save_npz(npz, source=np.array(source), **raw)
+    except OSError:  # a read-only cache only costs speed: the arrays are already in memory
+        pass
     return raw, source
 
 
