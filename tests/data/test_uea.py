@@ -86,7 +86,8 @@ def test_same_seed_same_split_other_seed_other_split(cache):
     a = data.load("BasicMotions", seed=1, cache_dir=cache)
     b = data.load("BasicMotions", seed=1, cache_dir=cache)
     c = data.load("BasicMotions", seed=2, cache_dir=cache)
-    assert a.meta["indices"] == b.meta["indices"]
+    numpy_seed = data.load("BasicMotions", seed=np.int64(1), cache_dir=cache)
+    assert a.meta["indices"] == b.meta["indices"] == numpy_seed.meta["indices"]
     np.testing.assert_array_equal(a.train.x, b.train.x)
     assert a.meta["indices"]["test"] != c.meta["indices"]["test"]
     assert not np.array_equal(a.train.y, c.train.y)

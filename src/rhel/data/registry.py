@@ -7,6 +7,7 @@ too. Names are matched case-insensitively.
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Literal
@@ -111,8 +112,9 @@ def load(
     interpolation in time instead of refusing them.
     """
     spec = resolve(name)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise DatasetError(f"seed must be a non-negative integer, got {seed!r}.")
+    seed = int(seed)
     if split not in ("paper", "official"):
         raise DatasetError(f"split={split!r} is not a split kind; use 'paper' or 'official'.")
     if spec.kind != "synthetic" and (length is not None or size is not None):
