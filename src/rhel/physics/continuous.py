@@ -18,6 +18,7 @@ Then ``∂L_δ/∂θ = ∂L/∂θ + O(δ²)``, and the echo's adjoint (:attr:`Ec
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import jax
@@ -31,7 +32,7 @@ def time_grid(T: float, steps: int) -> tuple[Float[Array, " L+1"], float]:
     """The grid ``t_k = k T/L`` (k = 0 … L) and the step ``δ = T/L``."""
     if not isinstance(steps, int) or steps < 1:
         raise RHELError(f"steps must be a positive integer, got {steps!r}.")
-    if not (T > 0 and jnp.isfinite(T)):
+    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
         raise RHELError(f"the horizon T must be finite and > 0, got {T!r}.")
     dt = T / steps
     return dt * jnp.arange(steps + 1), dt
@@ -51,6 +52,12 @@ def midpoint_inputs(
     return inputs, dt
 
 
+def trapezoid_weights(T: float, steps: int) -> Float[Array, " L"]:
+    """Weights of the outputs φ_1 … φ_L in the trapezoidal rule on [0, T]: δ, …, δ, δ/2."""
+    _, dt = time_grid(T, steps)
+    return jnp.full(steps, dt).at[-1].set(0.5 * dt)
+
+
 def integral_loss(
     running: Callable[[Float[Array, " P"], Float[Array, ""]], Float[Array, ""]], T: float, steps: int
 ) -> Callable[[Float[Array, "L P"]], Float[Array, ""]]:
@@ -59,8 +66,8 @@ def integral_loss(
     ``running(phi, t)`` is the running loss ℓ; the returned function is what :func:`rhel.simulate`'s
     output (or :func:`echo_trace`'s ``loss``) is fed to.
     """
-    ts, dt = time_grid(T, steps)
-    weights = jnp.full(steps, dt).at[-1].set(0.5 * dt)
+    ts, _ = time_grid(T, steps)
+    weights = trapezoid_weights(T, steps)
 
     def loss(phis: Float[Array, "L P"]) -> Float[Array, ""]:
         return jnp.sum(weights * jax.vmap(running)(phis, ts[1:]))
