@@ -13,7 +13,7 @@ from rhel import data
 from rhel.data import ppg
 from rhel.errors import DatasetError
 
-from conftest import PPG_LABELS, SPIKE, write_subject
+from ppg_files import PPG_LABELS, SPIKE, write_subject
 
 
 @pytest.fixture(scope="module")
