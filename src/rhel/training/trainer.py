@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
@@ -60,6 +61,13 @@ def precision(x64: bool):
         yield
     finally:
         jax.config.update("jax_enable_x64", previous)
+
+
+@functools.lru_cache(maxsize=16)
+def _adam(lr: float):
+    import optax
+
+    return optax.adam(lr)
 
 
 def gradient_method(config: TrainConfig):
@@ -104,8 +112,13 @@ def _fresh_state(config, seed, splits, optimizer, dtype):
     return TrainState(model=model, bn_state=bn_state, opt_state=opt_state, key=train_key)
 
 
+@functools.lru_cache(maxsize=16)
 def make_train_step(optimizer, gradient) -> Callable:
-    """One Adam step on one batch: ``(state, x, y, mask, step) -> (state, loss, metric, finite)``."""
+    """One Adam step on one batch: ``(state, x, y, mask, step) -> (state, loss, metric, finite)``.
+
+    Cached on ``(optimizer, gradient)`` so that runs with the same settings (seeds, resumptions) reuse
+    the compiled step instead of compiling it again.
+    """
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -131,6 +144,7 @@ def make_train_step(optimizer, gradient) -> Callable:
     return step
 
 
+@functools.lru_cache(maxsize=1)
 def make_predict() -> Callable:
     import equinox as eqx
 
@@ -208,7 +222,6 @@ def train_run(
 def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
     import jax
     import jax.numpy as jnp
-    import optax
 
     from rhel.data import epoch_batches, take
     from rhel.training.parallel import DataParallel
@@ -231,7 +244,7 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
     dtype = jnp.float64 if config.x64 else jnp.float32
     splits = load_splits(config, seed)
     info = splits.info
-    optimizer = optax.adam(config.lr)
+    optimizer = _adam(config.lr)
     state = _fresh_state(config, seed, splits, optimizer, dtype)
     book = _Book()
     best_state = None
