@@ -1,0 +1,156 @@
+"""The Hamiltonian state-space model (HSSM): linear encoder → N blocks → head.
+
+One model instance is differentiated by either method: the ``gradient=`` argument of each call picks BPTT or
+RHEL for every HRU of the model; everything outside the HRUs (encoder, norm, GELU, GLU, dropout, head) is
+ordinary autodiff. A call processes ONE sequence ``x (L, C)`` with its validity ``mask (L,)`` (padding at
+the end); batches go through :func:`rhel.model.batch_loss` / :func:`rhel.model.batch_predict`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
+
+from rhel.engine.gradient import GradientMethod, check_gradient_method
+from rhel.errors import RHELError
+from rhel.model.block import Block
+from rhel.model.heads import ClassificationHead, RegressionHead
+from rhel.units.base import HRU
+
+
+class HSSM(eqx.Module):
+    """Encoder ``Linear(C → H)``, a stack of :class:`~rhel.model.block.Block`, and a task head."""
+
+    encoder: eqx.nn.Linear
+    blocks: tuple[Block, ...]
+    head: ClassificationHead | RegressionHead
+    task: str = eqx.field(static=True)
+
+    def __call__(
+        self,
+        x: Float[Array, "L C"],
+        mask: Bool[Array, " L"],
+        *,
+        state: eqx.nn.State,
+        key: PRNGKeyArray | None = None,
+        gradient: GradientMethod,
+        inference: bool = False,
+    ) -> tuple[Array, eqx.nn.State]:
+        """Returns ``(log-probabilities (K,) or regression outputs (T, D), new state)``."""
+        gradient = check_gradient_method(gradient)
+        c_in = self.encoder.in_features
+        if jnp.ndim(x) != 2 or jnp.shape(x)[1] != c_in or jnp.shape(mask) != jnp.shape(x)[:1]:
+            raise RHELError(
+                f"HSSM expects one sequence x of shape (L, {c_in}) and mask of shape (L,); got "
+                f"{jnp.shape(x)} and {jnp.shape(mask)}. Batches go through rhel.model.batch_loss."
+            )
+        if key is None and not inference and any(b.dropout > 0 for b in self.blocks):
+            raise RHELError("HSSM in training mode needs key= (dropout); pass inference=True to evaluate.")
+        keys = [None] * len(self.blocks) if key is None else list(jr.split(key, len(self.blocks)))
+        h = jax.vmap(self.encoder)(x * mask[:, None].astype(x.dtype))
+        for block, k in zip(self.blocks, keys):
+            h, state = block(h, mask, state, key=k, gradient=gradient, inference=inference)
+        return self.head(h, mask), state
+
+
+def _make_unit(unit, hidden: int, state_size: int, key, unit_kwargs) -> HRU:
+    if unit == "linear":
+        try:
+            from rhel.units.linear import LinearHRU
+        except ImportError as e:
+            raise RHELError("unit='linear' needs rhel.units.linear.LinearHRU, which is not available.") from e
+        hru = LinearHRU(hidden, state_size, key=key, **unit_kwargs)
+    elif unit == "nonlinear":
+        from rhel.units.nonlinear import nonlinear_hru
+
+        hru = nonlinear_hru(hidden, state_size, key=key, **unit_kwargs)
+    elif callable(unit):
+        hru = unit(hidden, state_size, key=key, **unit_kwargs)
+    else:
+        raise RHELError(
+            f"unit={unit!r}: use 'linear', 'nonlinear', or a callable (hidden, state, *, key, **kw) -> HRU."
+        )
+    if not isinstance(hru, HRU):
+        raise RHELError(f"the unit factory returned {type(hru).__name__}, not an rhel.units.HRU.")
+    return hru
+
+
+def cast_floats(tree, dtype):
+    """Cast every floating (and complex) array leaf of ``tree`` to ``dtype`` (complex: its complex twin)."""
+    complex_dtype = jnp.result_type(dtype, jnp.complex64)
+
+    def cast(x):
+        if not eqx.is_inexact_array(x):
+            return x
+        return x.astype(complex_dtype if jnp.iscomplexobj(x) else dtype)
+
+    return jax.tree.map(cast, tree)
+
+
+def make_hssm(
+    unit: Literal["linear", "nonlinear"] | Callable[..., HRU],
+    *,
+    d_in: int,
+    d_out: int,
+    task: Literal["classification", "regression"],
+    hidden: int,
+    state_size: int,
+    blocks: int,
+    output_step: int | None = None,
+    dropout: float = 0.05,
+    key: PRNGKeyArray,
+    dtype=jnp.float32,
+    **unit_kwargs,
+) -> tuple[HSSM, eqx.nn.State]:
+    """Build an HSSM and its initial state (the norms' running statistics).
+
+    Args:
+        unit: ``"linear"`` (:class:`rhel.units.linear.LinearHRU`), ``"nonlinear"``
+            (:func:`rhel.units.nonlinear.nonlinear_hru`) or any callable ``(hidden, state, *, key,
+            **unit_kwargs) -> HRU`` (e.g. a :class:`rhel.units.potential.PotentialHRU` factory).
+        d_in: input channels C.  d_out: classes K or regression outputs D.
+        task: ``"classification"`` or ``"regression"`` (the latter needs ``output_step``).
+        hidden: H.  state_size: P.  blocks: N.
+        dropout: dropout rate of both dropouts in every block.
+        key: PRNG key.  dtype: float32 or float64 (float64 needs ``jax_enable_x64``).
+        unit_kwargs: passed to the unit constructor.
+    """
+    for name, n in (("d_in", d_in), ("d_out", d_out), ("hidden", hidden), ("state_size", state_size),
+                    ("blocks", blocks)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise RHELError(f"make_hssm: {name} must be a positive integer, got {n!r}.")
+    if task not in ("classification", "regression"):
+        raise RHELError(f"make_hssm: task must be 'classification' or 'regression', got {task!r}.")
+    if task == "regression" and (not isinstance(output_step, int) or output_step < 1):
+        raise RHELError(f"make_hssm: task='regression' needs output_step >= 1, got {output_step!r}.")
+    if not 0.0 <= dropout < 1.0:
+        raise RHELError(f"make_hssm: dropout must be in [0, 1), got {dropout!r}.")
+    if jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
+        raise RHELError(
+            "make_hssm(dtype=float64) needs 64-bit JAX: jax.config.update('jax_enable_x64', True) first."
+        )
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise RHELError(f"make_hssm: dtype must be a floating dtype, got {dtype!r}.")
+    kenc, khead, *kblocks = jr.split(key, blocks + 2)
+
+    def build():
+        block_list = []
+        for k in kblocks:
+            ku, kb = jr.split(k)
+            hru = _make_unit(unit, hidden, state_size, ku, unit_kwargs)
+            block_list.append(Block(hru, hidden, key=kb, dropout=dropout, dtype=dtype))
+        head = (
+            ClassificationHead(hidden, d_out, key=khead, dtype=dtype)
+            if task == "classification"
+            else RegressionHead(hidden, d_out, output_step, key=khead, dtype=dtype)
+        )
+        encoder = eqx.nn.Linear(d_in, hidden, key=kenc, dtype=dtype)
+        return HSSM(encoder, tuple(block_list), head, task)
+
+    model, state = eqx.nn.make_with_state(build)()
+    return cast_floats(model, dtype), cast_floats(state, dtype)

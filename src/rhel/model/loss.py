@@ -1,0 +1,87 @@
+"""Batched loss and prediction of an HSSM.
+
+:func:`batch_loss` is pure: all randomness (dropout) comes from ``key``, split once per example, so BPTT
+and RHEL see the same dropout masks for the same key, and a resumed run reproduces the same losses.
+
+* classification: ``y (B,)`` integer labels; loss = mean cross-entropy; metric = accuracy.
+* regression: ``y (B, T, D)`` with ``T = L // output_step`` targets at steps ``output_step − 1,
+  2·output_step − 1, …``; loss = mean squared error over valid (unpadded) target steps; metric = that MSE.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
+
+from rhel.engine.gradient import BPTT, GradientMethod
+from rhel.errors import RHELError
+from rhel.model.hssm import HSSM
+from rhel.model.norm import BATCH_AXIS
+
+
+def _check_batch(model: HSSM, x, mask) -> None:
+    c_in = model.encoder.in_features
+    if jnp.ndim(x) != 3 or jnp.shape(x)[2] != c_in:
+        raise RHELError(f"x must have shape (B, L, {c_in}) (batch, time, channels); got {jnp.shape(x)}.")
+    if jnp.shape(mask) != jnp.shape(x)[:2] or jnp.result_type(mask) != jnp.bool_:
+        raise RHELError(
+            f"mask must be a boolean array of shape {jnp.shape(x)[:2]} (B, L); got shape {jnp.shape(mask)} "
+            f"and dtype {jnp.result_type(mask)}."
+        )
+
+
+def batch_apply(model: HSSM, state: eqx.nn.State, x, mask, *, key, gradient, inference):
+    """Run the model on every sequence of the batch (vmapped with the batch-norm axis)."""
+    _check_batch(model, x, mask)
+    state = jax.tree.unflatten(*reversed(jax.tree.flatten(state)))  # never mark the caller's state stale
+    keys = None if key is None else jr.split(key, x.shape[0])
+
+    def one(xi, mi, ki):
+        return model(xi, mi, state=state, key=ki, gradient=gradient, inference=inference)
+
+    return jax.vmap(one, in_axes=(0, 0, None if keys is None else 0), axis_name=BATCH_AXIS,
+                    out_axes=(0, None))(x, mask, keys)
+
+
+def _target_mask(model: HSSM, mask, T: int):
+    s = model.head.output_step
+    return mask[:, s - 1 :: s][:, :T]
+
+
+def batch_loss(
+    model: HSSM,
+    state: eqx.nn.State,
+    x: Float[Array, "B L C"],
+    y: Array,
+    mask: Bool[Array, "B L"],
+    *,
+    key: PRNGKeyArray | None,
+    gradient: GradientMethod,
+    inference: bool = False,
+) -> tuple[Array, tuple[eqx.nn.State, dict[str, Array]]]:
+    """Mean loss of a batch; returns ``(loss, (new_state, {"metric": ...}))``."""
+    out, state = batch_apply(model, state, x, mask, key=key, gradient=gradient, inference=inference)
+    if model.task == "classification":
+        if jnp.shape(y) != jnp.shape(x)[:1] or not jnp.issubdtype(jnp.result_type(y), jnp.integer):
+            raise RHELError(f"classification y must be integer labels of shape ({x.shape[0]},); got "
+                            f"shape {jnp.shape(y)}, dtype {jnp.result_type(y)}.")
+        logp = jnp.take_along_axis(out, y[:, None], axis=1)[:, 0]
+        loss = -jnp.mean(logp)
+        metric = jnp.mean((jnp.argmax(out, axis=1) == y).astype(out.dtype))
+    else:
+        if jnp.shape(y) != out.shape:
+            raise RHELError(f"regression y must have shape {out.shape} (B, L // output_step, D); got "
+                            f"{jnp.shape(y)}.")
+        m = _target_mask(model, mask, out.shape[1]).astype(out.dtype)[..., None]
+        count = jnp.maximum(jnp.sum(m) * out.shape[2], 1)
+        loss = jnp.sum(m * (out - y) ** 2) / count
+        metric = jax.lax.stop_gradient(loss)
+    return loss, (state, {"metric": metric})
+
+
+def batch_predict(model: HSSM, state: eqx.nn.State, x: Float[Array, "B L C"], mask: Bool[Array, "B L"]):
+    """Inference-mode outputs: ``(B, K)`` log-probabilities or ``(B, T, D)`` regression outputs."""
+    return batch_apply(model, state, x, mask, key=None, gradient=BPTT(), inference=True)[0]

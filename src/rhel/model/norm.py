@@ -1,0 +1,77 @@
+"""Masked batch normalisation with deliberate, documented semantics.
+
+Training (``inference=False``): every feature is normalised with the mean and the (biased) variance of the
+*current batch*, taken over all examples and all valid time steps (``mask``) — the usual batch-norm
+semantics. Padding never enters the statistics. The statistics are differentiated through (plain
+autodiff: the norm sits outside the HRUs, so it is identical for BPTT and RHEL). A running average
+``r ← m·r + (1 − m)·batch`` (``m = momentum``, stop-gradient) is kept in the model state for inference.
+
+Inference (``inference=True``): the running averages are used and the state is returned unchanged, so
+predictions of an example do not depend on the rest of its batch.
+
+This is *not* Equinox's ``BatchNorm`` default (``mode="ema"``), which normalises training batches with
+a blend dominated by the running average. The layer works on one sequence under ``jax.vmap(...,
+axis_name="batch")``; the cross-example sums use ``lax.psum`` over that axis.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jaxtyping import Array, Bool, Float
+
+from rhel.errors import RHELError
+
+BATCH_AXIS = "batch"
+
+
+class MaskedBatchNorm(eqx.Module):
+    """Batch norm over (batch, valid time steps) with a learned affine ``γ ⊙ x̂ + β``."""
+
+    weight: Float[Array, " H"]
+    bias: Float[Array, " H"]
+    index: eqx.nn.StateIndex
+    momentum: float = eqx.field(static=True)
+    eps: float = eqx.field(static=True)
+
+    def __init__(self, features: int, *, momentum: float = 0.99, eps: float = 1e-5, dtype=None):
+        dtype = jnp.result_type(float) if dtype is None else dtype
+        self.weight = jnp.ones((features,), dtype)
+        self.bias = jnp.zeros((features,), dtype)
+        self.index = eqx.nn.StateIndex((jnp.zeros((features,), dtype), jnp.ones((features,), dtype)))
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+
+    def __call__(
+        self,
+        x: Float[Array, "L H"],
+        mask: Bool[Array, " L"],
+        state: eqx.nn.State,
+        *,
+        inference: bool,
+    ) -> tuple[Float[Array, "L H"], eqx.nn.State]:
+        if inference:
+            mean, var = state.get(self.index)
+            mean, var = mean.astype(x.dtype), var.astype(x.dtype)
+        else:
+            m = mask.astype(x.dtype)[:, None]
+            try:
+                count = lax.psum(jnp.sum(m), BATCH_AXIS)
+                mean = lax.psum(jnp.sum(m * x, axis=0), BATCH_AXIS) / jnp.maximum(count, 1)
+                var = lax.psum(jnp.sum(m * (x - mean) ** 2, axis=0), BATCH_AXIS) / jnp.maximum(count, 1)
+            except NameError as e:  # unbound axis name
+                raise RHELError(
+                    "Training-mode batch norm needs the batch: call the model through rhel.model.batch_loss "
+                    f"or under jax.vmap(..., axis_name={BATCH_AXIS!r}); for one sequence use inference=True."
+                ) from e
+            run_mean, run_var = state.get(self.index)
+            mom = self.momentum
+            new = (
+                mom * run_mean + (1 - mom) * lax.stop_gradient(mean).astype(run_mean.dtype),
+                mom * run_var + (1 - mom) * lax.stop_gradient(var).astype(run_var.dtype),
+            )
+            state = state.set(self.index, new)
+        y = (x - mean) * jax.lax.rsqrt(var + self.eps)
+        return y * self.weight + self.bias, state
