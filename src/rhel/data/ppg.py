@@ -194,7 +194,10 @@ def load_ppg(*, seed: int, split: str, time_channel: bool, cache: Path, impute: 
             k = window_count(len(sx))
             meta["windows"][f"S{i}"][split_name] = k
             if k:
-                sx = np.concatenate([_scale(sx[:, sl], *stats[g]) for g, sl in GROUPS.items()], axis=1)
+                scaled = [_scale(sx[:, sl], *stats[g]) for g, sl in GROUPS.items()]
+                if time_channel:  # a placeholder column, so that whole rows copy contiguously into the windows
+                    scaled.append(np.zeros((len(sx), 1), np.float32))
+                sx = np.concatenate(scaled, axis=1)
                 pieces[split_name].append((sx, _scale(sy, *stats["label"]), k))
     sets = {s: _windows(pieces[s], time_channel) for s in SPLITS}
     empty = [s for s in SPLITS if len(sets[s]) == 0]
@@ -221,7 +224,7 @@ def _windows(pieces: list[tuple[np.ndarray, np.ndarray, int]], time_channel: boo
     j = 0
     for sx, sy, k in pieces:
         for w in range(k):
-            x[j, :, :CHANNELS] = sx[w * STRIDE : w * STRIDE + WINDOW]
+            x[j] = sx[w * STRIDE : w * STRIDE + WINDOW]
             y[j, :, 0] = sy[w * label_stride : w * label_stride + n_labels]
             j += 1
     if time_channel:
