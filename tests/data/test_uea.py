@@ -220,6 +220,23 @@ def test_not_cached_and_not_downloadable(cache, monkeypatch):
     assert not data.is_cached(data.resolve("EigenWorms"), cache)
 
 
+def test_a_download_lands_in_the_cache(cache, monkeypatch):
+    import aeon.datasets
+
+    def fake_download(name, extract_path=None, **kw):  # stands in for the network: the archive's real files
+        (Path(extract_path) / name).mkdir(parents=True)
+        for split in ("TRAIN", "TEST"):
+            content = (uea.aeon_data_dir() / "BasicMotions" / f"BasicMotions_{split}.ts").read_bytes()
+            (Path(extract_path) / name / f"{name}_{split}.ts").write_bytes(content)
+
+    monkeypatch.setattr(aeon.datasets, "load_classification", fake_download)
+    splits = data.load("Heartbeat", seed=0, cache_dir=cache)
+    assert sorted(p.name for p in (cache / "uea").iterdir()) == ["Heartbeat", "Heartbeat.npz"]
+    assert (cache / "uea" / "Heartbeat" / "Heartbeat_TRAIN.ts").is_file()
+    assert sum(splits.meta["sizes"].values()) == 80 and splits.info.num_classes == 4
+    assert data.is_cached(data.resolve("Heartbeat"), cache)
+
+
 def test_unknown_name_lists_the_known_names():
     with pytest.raises(DatasetError) as e:
         data.load("EigenWorm", seed=0)
