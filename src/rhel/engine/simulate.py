@@ -89,9 +89,13 @@ def check_system(
             f"it returned {got}. Sum over dimensions, e.g. return jnp.sum(...)."
         )
 
-    bad_dt = "dt must be finite and > 0 (the leapfrog step size); got {dt}."
+    bad_dt = (
+        "dt must be finite and > 0 (the leapfrog step size); got {dt}. A trained step should go "
+        "through a positive map, e.g. dt = jax.nn.sigmoid(raw) or jax.nn.softplus(raw)."
+    )
     if isinstance(dt, jax.core.Tracer):
-        dt = eqx.error_if(dt, ~jnp.all(jnp.isfinite(dt) & (dt > 0)), bad_dt.format(dt="a bad value"))
+        got = "a non-finite or non-positive value at run time"
+        dt = eqx.error_if(dt, ~jnp.all(jnp.isfinite(dt) & (dt > 0)), bad_dt.format(dt=got))
     else:
         dt_np = np.asarray(dt)
         if not np.all(np.isfinite(dt_np) & (dt_np > 0)):
