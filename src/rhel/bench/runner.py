@@ -36,7 +36,9 @@ def run_one(config: Config, *, timeout: float | None = None) -> dict[str, Any]:
     reason = f"worker exited with code {proc.returncode}"
     if proc.returncode < 0 or proc.returncode == 137:
         reason += " (killed: out of memory?)"
-    return {**base, "error": f"{reason}: {proc.stderr[-STDERR_TAIL:].strip()}"}
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else "no error output"
+    return {**base, "error": f"{reason}: {last}", "stderr": proc.stderr[-STDERR_TAIL:]}
 
 
 def run_all(

@@ -1,0 +1,134 @@
+"""`rhel bench`: a tiny smoke configuration of each suite, plus the harness's own logic.
+
+Benchmarks are not timed tests: nothing here asserts a speed, only that every method is measured in
+its own process, that the numbers are plausible in kind (positive, in MB not KB, finite training) and
+that the reports (table, ratios, JSON, plot) are produced from them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rhel.bench.config import Config
+from rhel.bench.report import ratios
+from rhel.bench.runner import run_one
+from rhel.cli.main import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_report(path, methods):
+    report = json.loads(path.read_text())
+    results = report["results"]
+    assert [r["config"]["method"] for r in results] == methods
+    for r in results:
+        assert "error" not in r, r.get("error")
+        assert len(r["times_s"]) == r["config"]["repeats"]
+        assert r["time_s"] == sorted(r["times_s"])[len(r["times_s"]) // 2]
+        assert r["finite"]
+        # ru_maxrss converted to MB: a JAX process needs tens of MB at least, never tens of GB.
+        assert 30 < r["rss_setup_mb"] <= r["rss_compiled_mb"] <= r["peak_rss_mb"] < 20_000
+    assert report["machine"]["cpus"] >= 1
+    return report
+
+
+def test_engine_suite_smoke(tmp_path, capsys):
+    out, png = tmp_path / "bench.json", tmp_path / "bench.png"
+    code = main(["bench", "--suite", "engine", "--lengths", "12", "--state", "3",
+                 "--methods", "bptt,rhel", "--json", str(out), "--plot", str(png)])
+    assert code == 0
+    report = _check_report(out, ["bptt", "rhel"])
+    names = {row["ratio"] for row in report["ratios"]}
+    assert {"time rhel/bptt", "memory rhel/bptt"} <= names
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    printed = capsys.readouterr().out
+    assert "engine/rhel" in printed and "| engine | 12 | time rhel/bptt |" in printed
+
+
+def test_hssm_suite_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--model", "nonlinear", "--lengths", "10", "--batch", "2", "--blocks", "1",
+                 "--hidden", "4", "--state", "2", "--methods", "forward,rhel", "--json", str(out)])
+    assert code == 0
+    report = _check_report(out, ["forward", "rhel"])
+    assert report["ratios"][0]["ratio"] == "time rhel/forward"
+    assert all(r["config"]["model"] == "nonlinear" for r in report["results"])
+
+
+def test_engine_diffrax_methods_train():
+    pytest.importorskip("diffrax")
+    from rhel.bench.worker import run_config
+
+    for method in ("diffrax_sie", "diffrax_heun_backsolve"):
+        result = run_config(Config(suite="engine", method=method, length=4, state=2, repeats=1, warmup=0))
+        assert result["finite"] and result["time_s"] > 0
+
+
+def test_missing_diffrax_is_a_clean_error(monkeypatch):
+    from rhel.bench.engine_suite import require_diffrax
+    from rhel.errors import RHELError
+
+    monkeypatch.setitem(sys.modules, "diffrax", None)
+    with pytest.raises(RHELError, match=r"pip install"):
+        require_diffrax()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lengths", "10,abc"], "--lengths"),
+        (["--methods", "diffrax_sie"], "not a method of the hssm suite"),
+        (["--suite", "engine", "--state", "0"], "state must be a positive integer"),
+    ],
+)
+def test_bad_options_are_one_line_errors(argv, message, capsys):
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_worker_that_runs_too_long_is_reported_not_fatal():
+    result = run_one(Config(suite="engine", method="bptt", length=10, state=2), timeout=0.01)
+    assert "timed out" in result["error"]
+    assert result["config"]["method"] == "bptt"
+
+
+def test_peak_rss_is_in_megabytes():
+    # ru_maxrss is KB on Linux and bytes on macOS; touching 768 MB must show up as ~768 more MB (the
+    # process's earlier high-water mark, from importing JAX, is well under that).
+    code = (
+        "import numpy as np; from rhel.bench.measure import peak_rss_mb; a = peak_rss_mb(); "
+        "x = np.ones(768 * 2**20 // 8); print(a, peak_rss_mb())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = map(float, out.stdout.split())
+    assert before < 768 <= after < before + 800
+
+
+def _result(method, length, time_s, mem, shape=(4, 2, 64, 16)):
+    batch, blocks, hidden, state = shape
+    config = dict(suite="hssm", model="linear", method=method, length=length, batch=batch,
+                  blocks=blocks, hidden=hidden, state=state)
+    return {"config": config, "time_s": time_s, "peak_rss_mb": mem}
+
+
+def test_ratios_and_targets():
+    rows = ratios([
+        _result("forward", 4000, 1.0, 100.0),
+        _result("bptt", 4000, 2.0, 400.0),
+        _result("rhel", 4000, 3.0, 300.0),
+        _result("bptt", 1000, 1.0, 200.0),
+        _result("rhel", 1000, 1.5, 100.0),
+        _result("bptt", 896, 1.0, 1000.0, shape=(32, 6, 64, 256)),
+        _result("rhel", 896, 1.0, 600.0, shape=(32, 6, 64, 256)),
+    ])
+    got = {(r["length"], r["ratio"]): (r["value"], r["target"], r["met"]) for r in rows}
+    assert got[(4000, "time rhel/bptt")] == (1.5, 1.0, False)
+    assert got[(4000, "time rhel/forward")] == (3.0, 3.3, True)
+    assert got[(4000, "memory rhel/bptt")] == (0.75, 0.9, True)
+    assert got[(1000, "time rhel/bptt")] == (1.5, None, None)  # the time target starts at L = 4,000
+    assert got[(896, "memory rhel/bptt")] == (0.6, 0.5, False)  # SCP1 shape: ≤ 0.5
