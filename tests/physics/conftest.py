@@ -6,8 +6,8 @@ the augmented system (Φ, λ, G) is integrated backwards from (Φ(T), 0, 0) to 0
 
     dλ/dt = −(∂f/∂Φ)ᵀ λ − ∇_Φ ℓ(φ, t),     dG/dt = −(∂f/∂θ)ᵀ λ,
 
-so that λ(t) = ∂/∂Φ(t) ∫_t^T ℓ dt' and G(0) = dL/dθ (what Diffrax's BacksolveAdjoint does internally;
-a test checks G(0) against BacksolveAdjoint itself).
+so that λ(t) = ∂/∂Φ(t) ∫_t^T ℓ dt' and G(0) = dL/dθ (the augmented system Diffrax's BacksolveAdjoint
+integrates internally; solving it directly gives λ at the sampled times too).
 """
 
 import diffrax
@@ -74,24 +74,6 @@ def continuous_adjoint(params, state0, sample_times):
     )
     _, lam, grads = back.ys
     return (lam[0][:-1], lam[1][:-1]), jax.tree.map(lambda g: g[-1], grads)
-
-
-def backsolve_gradient(params, state0):
-    """dL/dθ from Diffrax's BacksolveAdjoint, with the running loss as an extra state q' = ℓ(φ, t)."""
-
-    def field(t, y, p):
-        phi, pi, _ = y
-        dphi, dpi = vector_field(t, (phi, pi), p)
-        return dphi, dpi, running_loss(phi, t)
-
-    def loss(p):
-        sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(field), diffrax.Tsit5(), 0.0, HORIZON, 1e-2, (*state0, jnp.zeros(())),
-            args=p, adjoint=diffrax.BacksolveAdjoint(solver=diffrax.Tsit5(), **_TOL), **_TOL,
-        )
-        return sol.ys[2][-1]
-
-    return jax.grad(loss)(params)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import rhel
 from rhel.physics import echo_trace, integral_loss, midpoint_inputs
 
-from conftest import HORIZON, backsolve_gradient, inputs_at, make_params, make_state0, potential
+from conftest import HORIZON, inputs_at, make_params, make_state0, potential
 from conftest import running_loss
 
 STEPS = (40, 80, 160)
@@ -62,9 +62,3 @@ def test_rhel_converges_to_the_continuous_adjoint_at_second_order(table, column,
 def test_one_sided_adjoint_is_only_first_order(table):
     """The midpoint of the echo's jump is what makes λ^φ second order (EchoTrace.adjoint_midpoint)."""
     assert 0.8 < fitted_order(table[:, 3]) < 1.2
-
-
-def test_reference_agrees_with_diffrax_backsolve_adjoint(x64, reference):
-    grads = backsolve_gradient(make_params(), make_state0())
-    for name, g in grads.items():
-        assert jnp.allclose(g, reference["grads"][name], rtol=1e-7, atol=1e-10), name

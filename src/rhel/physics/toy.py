@@ -21,6 +21,7 @@ from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.errors import RHELError
 from rhel.physics.continuous import midpoint_inputs, time_grid, trapezoid_weights
 from rhel.physics.oscillators import CoupledOscillators, OscillatorParams, random_params
+from rhel.physics.trace import EchoTrace, echo_trace
 
 MASSES = (1.0, 1.4, 0.8, 1.2, 0.9, 1.1)
 """The six masses of the toy."""
@@ -120,3 +121,16 @@ def train(
 
     trained, losses = run(params)
     return TrainResult(trained, losses)
+
+
+def echo_of(task: ToyTask, params: OscillatorParams, gradient: RHEL = RHEL()) -> EchoTrace:
+    """The RHEL echo of the toy's loss at ``params``, step by step (engine coordinates φ = √m x)."""
+    system = task.system
+    zeros = jnp.zeros(system.size, task.force.dtype)
+
+    def loss(phis):
+        return task.loss_of_positions(system.to_physical(phis))
+
+    return echo_trace(
+        system.potential, params, task.force[:, None], (zeros, zeros), loss, dt=task.dt, gradient=gradient
+    )
