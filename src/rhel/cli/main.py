@@ -14,7 +14,7 @@ import sys
 from rhel.errors import RHELError
 
 #: Subcommand modules, in the order ``rhel --help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("compare", "train", "report", "bench", "data")
+SUBCOMMANDS: tuple[str, ...] = ("compare", "train", "report", "bench", "data", "physics", "gradcheck")
 
 
 def build_parser() -> argparse.ArgumentParser:
