@@ -1,0 +1,79 @@
+"""Data parallelism: on 2 (forced host) devices, the same losses and gradients as on 1 device.
+
+The device count of the CPU backend is fixed when JAX initialises, so the check runs in a child process
+with ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` set before ``jax`` is imported.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from rhel.training.parallel import initialize_distributed
+from rhel.errors import RHELError
+
+SCRIPT = textwrap.dedent(
+    """
+    import io, json, sys
+    import jax, jax.numpy as jnp, numpy as np
+    assert len(jax.devices()) == 2, jax.devices()
+    from rhel.data import take
+    from rhel.training.config import TrainConfig
+    from rhel.training.parallel import DataParallel
+    from rhel.training.results import read_metrics
+    from rhel.training.trainer import _adam, _fresh_state, gradient_method, load_splits, make_train_step, train_run
+
+    cfg = TrainConfig(dataset="JapaneseVowels", model="linear", gradient="rhel", seeds=(7,), steps=6,
+                      eval_every=3, batch_size=32, eval_batch_size=64, lr=3e-3, blocks=1, hidden=16,
+                      state_size=8)
+    splits = load_splits(cfg, 7)
+    state = _fresh_state(cfg, 7, splits, _adam(cfg.lr), jnp.float32)
+    x, y, m = take(splits.train, np.arange(32))
+    step = make_train_step(_adam(cfg.lr), gradient_method(cfg))  # the step train_run uses (cached)
+    out = {}
+    for name, dp in (("one", DataParallel(jax.devices()[:1])), ("two", DataParallel())):
+        xb, yb, mb = dp.batch(x, y, m)
+        new, loss, metric, finite = step(dp.replicate(state), xb, yb, mb, jnp.asarray(0, jnp.int32))
+        # after one Adam step from zero moments, mu = (1 - b1) * gradient = 0.1 * gradient
+        g = [np.asarray(l, np.float64).ravel() / 0.1 for l in jax.tree_util.tree_leaves(new.opt_state[0].mu)]
+        res = train_run(cfg, 7, sys.argv[1] + "/" + name, parallel=dp, stream=io.StringIO())
+        rows = read_metrics(sys.argv[1] + "/" + name + "/JapaneseVowels/linear/rhel/seed7/metrics.csv")
+        out[name] = dict(shards=len(xb.sharding.device_set), loss=float(loss), grad=np.concatenate(g).tolist(),
+                         devices=res["devices"], test=res["test_metric"], best_val=res["best_val_metric"],
+                         train_loss=[r["train_loss"] for r in rows], val_loss=[r["val_loss"] for r in rows])
+    print(json.dumps(out))
+    """
+)
+
+
+def test_two_devices_match_one(tmp_path):
+    import numpy as np
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    one, two = out["one"], out["two"]
+    assert (one["shards"], two["shards"], one["devices"], two["devices"]) == (1, 2, 1, 2)
+    assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
+    g1, g2 = np.array(one["grad"]), np.array(two["grad"])
+    assert np.linalg.norm(g1) > 0
+    assert np.linalg.norm(g2 - g1) <= 1e-4 * np.linalg.norm(g1)
+    assert len(one["train_loss"]) == 2
+    np.testing.assert_allclose(two["train_loss"], one["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(two["val_loss"], one["val_loss"], rtol=1e-4)
+    # whole runs: summation order may differ across devices, so at most one sample may flip
+    assert two["best_val"] == pytest.approx(one["best_val"], abs=1.01 / 96)
+    assert two["test"] == pytest.approx(one["test"], abs=1.01 / 96)
+
+
+def test_distributed_flags_are_checked():
+    initialize_distributed(None, None, None)  # single host: nothing to do
+    with pytest.raises(RHELError, match="--coordinator"):
+        initialize_distributed(None, 2, 0)
+    with pytest.raises(RHELError, match="--num-processes"):
+        initialize_distributed("localhost:1234", None, None)
