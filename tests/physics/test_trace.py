@@ -18,8 +18,11 @@ def problem():
     return make_params(), inputs, make_state0(), dt, integral_loss(running_loss, HORIZON, STEPS)
 
 
-def test_trace_totals_equal_the_engine_gradients(x64):
+@pytest.mark.parametrize("per_dimension", [False, True])
+def test_trace_totals_equal_the_engine_gradients(x64, per_dimension):
     params, inputs, state0, dt, loss = problem()
+    if per_dimension:  # one step per dimension: the engine's rescaled coordinates q = φ/δ
+        dt = dt * jnp.array([1.0, 0.7, 1.2])
     method = rhel.RHEL(epsilon=0.05)
     trace = echo_trace(potential, params, inputs, state0, loss, dt=dt, gradient=method)
 
