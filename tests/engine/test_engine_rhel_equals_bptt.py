@@ -35,19 +35,16 @@ def test_quadratic_potential_is_exact_at_every_epsilon(x64, nudge, per_dim_dt):
 
 
 @settings(max_examples=12, deadline=None, derandomize=True)
-@given(
-    seed=st.integers(0, 2**31 - 1),
-    per_dim_dt=st.booleans(),
-    nudge=st.sampled_from(["relative", "absolute"]),
-)
-def test_nonlinear_potentials_match_bptt_at_small_epsilon(seed, per_dim_dt, nudge):
+@given(seed=st.integers(0, 2**31 - 1), nudge=st.sampled_from(["relative", "absolute"]))
+def test_nonlinear_potentials_match_bptt_at_small_epsilon(seed, nudge):
+    # per-dimension dt (the general case; a scalar dt is covered by the quadratic test above)
     with jax.enable_x64(True):
-        errors = errors_by_argument(seed, "nonlinear", per_dim_dt, rhel.RHEL(1e-4, nudge=nudge))
+        errors = errors_by_argument(seed, "nonlinear", True, rhel.RHEL(1e-4, nudge=nudge))
     assert max(errors.values()) <= 1e-6, errors
 
 
 def test_nonlinear_error_grows_as_epsilon_squared(x64):
-    epsilons = np.array([0.4, 0.2, 0.1, 0.05])
+    epsilons = np.array([0.4, 0.2, 0.1])
     errors = [
         max(errors_by_argument(5, "nonlinear", True, rhel.RHEL(float(e))).values()) for e in epsilons
     ]
