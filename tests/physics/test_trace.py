@@ -62,7 +62,9 @@ def test_adjoint_at_every_step_is_the_bptt_adjoint(x64):
             assert jnp.allclose(trace.partial_grad[name][k], g_theta[name], rtol=1e-6, atol=1e-9)
 
 
-def test_trace_rejects_bptt():
+def test_trace_rejects_bad_arguments():
     params, inputs, state0, dt, loss = problem()
     with pytest.raises(rhel.RHELError, match="RHEL"):
         echo_trace(potential, params, inputs, state0, loss, dt=dt, gradient=rhel.BPTT())
+    with pytest.raises(rhel.RHELError, match="scalar"):
+        echo_trace(potential, params, inputs, state0, lambda phis: phis[-1], dt=dt)

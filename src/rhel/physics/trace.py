@@ -138,12 +138,13 @@ def echo_trace(
         )
     inputs, phi0, pi0, dt = check_system(potential, params, inputs, state0, dt)
     phis, (phiL, piL) = integrate(potential, params, inputs, phi0, pi0, dt)
-    value, cotangent = jax.value_and_grad(loss)(phis)
-    if jnp.shape(cotangent) != jnp.shape(phis):
+    out = jax.eval_shape(loss, phis)
+    if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
         raise RHELError(
-            f"loss must map the positions of shape {phis.shape} to a scalar; its gradient has shape "
-            f"{jnp.shape(cotangent)}."
+            f"loss must map the positions φ_1 … φ_L, shape {phis.shape}, to a floating-point scalar; it "
+            f"returned {getattr(out, 'shape', type(out).__name__)}. Reduce it, e.g. with jnp.sum or jnp.mean."
         )
+    value, cotangent = jax.value_and_grad(loss)(phis)
     step = jnp.broadcast_to(dt, phiL.shape)
     scale = method.nudge_scale(cotangent * step, dt)
     kick = method.epsilon / scale
