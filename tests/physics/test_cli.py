@@ -24,3 +24,19 @@ def test_rhel_physics_rejects_bad_arguments(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(["physics", "--steps", "0"]) == 2
     assert "--steps" in capsys.readouterr().err
+
+
+def test_echo_animation_frames(tmp_path):
+    """The animation's frames, written with Pillow (GIF) since ffmpeg may be absent."""
+    import jax
+    from matplotlib.animation import PillowWriter
+
+    from rhel.physics import random_params
+    from rhel.physics.render import echo_animation
+    from rhel.physics.toy import echo_of, make_task
+
+    task = make_task(jax.random.key(0), horizon=5.0, steps=50)
+    trace = echo_of(task, random_params(jax.random.key(1), 6))
+    path = echo_animation(task, trace, tmp_path / "echo.gif", frames=5, writer=PillowWriter(fps=5))
+    assert path.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["echo.gif"]

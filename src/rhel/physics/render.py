@@ -134,8 +134,13 @@ def ffmpeg_available() -> bool:
     return shutil.which("ffmpeg") is not None
 
 
-def echo_animation(task: ToyTask, trace: EchoTrace, path: Path, *, frames: int = 150) -> Path:
-    """An MP4 of the oscillators during the forward pass and then the echo (needs ``ffmpeg``)."""
+def echo_animation(
+    task: ToyTask, trace: EchoTrace, path: Path, *, frames: int = 150, writer=None
+) -> Path:
+    """A movie of the oscillators during the forward pass and then the echo.
+
+    ``writer`` is a Matplotlib movie writer; the default, ``FFMpegWriter`` (an MP4), needs ``ffmpeg``.
+    """
     plt = _pyplot()
     from matplotlib import animation
 
@@ -159,6 +164,7 @@ def echo_animation(task: ToyTask, trace: EchoTrace, path: Path, *, frames: int =
 
     anim = animation.FuncAnimation(fig, draw, frames=len(states), interval=40, blit=False)
     try:
-        return _atomic(path, lambda tmp: anim.save(tmp, writer=animation.FFMpegWriter(fps=25)))
+        writer = animation.FFMpegWriter(fps=25) if writer is None else writer
+        return _atomic(path, lambda tmp: anim.save(tmp, writer=writer))
     finally:
         plt.close(fig)
