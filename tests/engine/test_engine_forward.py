@@ -62,3 +62,18 @@ def test_float32_stays_float32():
     )(params)
     assert out.dtype == jnp.float32
     assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(grads))
+
+
+@pytest.mark.parametrize("method", [rhel.BPTT(), rhel.RHEL()])
+def test_float64_dt_with_a_float32_state(x64, method):
+    """dt takes the state's dtype (no carry-type error); its gradient comes back in dt's dtype."""
+    params, inputs, phi0, pi0, _, _ = make_problem(2, "nonlinear", 3, 2, 10, False, jnp.float32)
+
+    def loss(dt):
+        phis = rhel.simulate(nonlinear_potential, params, inputs, (phi0, pi0), dt=dt, gradient=method)
+        return jnp.sum(phis**2)
+
+    dt = jnp.asarray(0.1, jnp.float64)
+    assert rhel.simulate(nonlinear_potential, params, inputs, (phi0, pi0), dt=dt).dtype == jnp.float32
+    g = jax.jit(jax.grad(loss))(dt)
+    assert g.dtype == jnp.float64 and jnp.isfinite(g)

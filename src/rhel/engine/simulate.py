@@ -73,7 +73,9 @@ def check_system(
     inputs = jnp.asarray(inputs, dtype)
     phi0 = jnp.asarray(phi0, dtype)
     pi0 = jnp.asarray(pi0, dtype)
-    dt = jnp.asarray(dt, dtype if not hasattr(dt, "dtype") else jnp.result_type(dt, dtype))
+    # dt takes the state's dtype: a float64 dt with a float32 state would otherwise promote the
+    # state inside the scan (a carry-type error); its gradient is cast back to dt's own dtype.
+    dt = jnp.asarray(dt, dtype)
 
     try:
         out = jax.eval_shape(potential, phi0, inputs[0], params)
