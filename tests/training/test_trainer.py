@@ -10,7 +10,7 @@ import pytest
 
 import rhel.data
 from rhel.errors import RHELError
-from rhel.training.checkpoint import read_header
+from rhel.training.checkpoint import array_bytes, read_header
 from rhel.training.config import TrainConfig
 from rhel.training.evaluate import is_improvement
 from rhel.training import trainer
@@ -21,13 +21,6 @@ from rhel.training.trainer import LAST, run_dir, train_run
 TINY = TrainConfig(dataset="JapaneseVowels", model="linear", gradient="rhel", seeds=(7,), steps=16,
                    eval_every=4, patience=100, batch_size=32, eval_batch_size=96, lr=3e-3, blocks=1, hidden=32,
                    state_size=32)
-
-
-def arrays(path):
-    """The raw array bytes of a checkpoint (everything after the JSON header)."""
-    blob = path.read_bytes()
-    n = int.from_bytes(blob[10:18], "little")
-    return blob[18 + n:]
 
 
 def curve(path):
@@ -49,14 +42,14 @@ def test_resume_mid_epoch_is_bit_identical(tmp_path):
     assert train_run(TINY, 7, tmp_path / "b", stop_at=10, **quiet) == {}
     b = run_dir(tmp_path / "b", TINY, 7)
     assert read_header(b / LAST)["step"] == 8 and not (b / "results.json").exists()
-    at_8 = arrays(b / LAST)
+    at_8 = array_bytes(b / LAST)
     res = train_run(TINY, 7, tmp_path / "b", resume=True, **quiet)
     a = run_dir(tmp_path / "a", TINY, 7)
     for name in ("last.ckpt", "best.ckpt"):
-        assert arrays(a / name) == arrays(b / name)
+        assert array_bytes(a / name) == array_bytes(b / name)
     assert curve(a / "metrics.csv") == curve(b / "metrics.csv")
     assert (res["test_metric"], res["best_step"], res["steps_done"]) == (ref["test_metric"], ref["best_step"], 16)
-    assert at_8 != arrays(a / LAST)  # the weights did change after the resume point
+    assert at_8 != array_bytes(a / LAST)  # the weights did change after the resume point
 
 
 def test_ties_are_not_improvements_and_early_stopping(tmp_path, monkeypatch):

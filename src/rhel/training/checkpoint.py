@@ -79,3 +79,10 @@ def _header(f, path) -> dict[str, Any]:
         raise RHELError(f"{str(path)!r} is not an rhel checkpoint; delete it or choose another --out folder.")
     (n,) = struct.unpack("<Q", f.read(8))
     return json.loads(f.read(n).decode("utf-8"))
+
+
+def array_bytes(path: str | Path) -> bytes:
+    """The serialised arrays of a checkpoint, without its header: equal bytes ⇔ bit-identical states."""
+    with open(path, "rb") as f:
+        _header(f, path)
+        return f.read()
