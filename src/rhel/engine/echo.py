@@ -143,8 +143,26 @@ def rhel_integrate(
     pi0: Float[Array, " P"],
     dt: Float[Array, "*P"],
 ) -> Float[Array, "L P"]:
-    """The forward pass, differentiated by the RHEL echo instead of by autodiff."""
+    """The forward pass, differentiated by the RHEL echo instead of by autodiff.
 
+    A potential may close over values that are being differentiated (a model's weights captured by a
+    closure instead of passed in ``params``). A custom VJP only differentiates its explicit arguments,
+    so those values are first hoisted out with :func:`jax.closure_convert` and carried next to
+    ``params``: the echo accumulates their gradients like any parameter's.
+    """
+    converted, consts = jax.closure_convert(potential, phi0, inputs[0], params)
+    if consts:
+        consts = tuple(consts)
+
+        def explicit(phi, u, params_and_consts):
+            params, consts = params_and_consts
+            return converted(phi, u, params, *consts)
+
+        return _rhel_integrate(explicit, method, (params, consts), inputs, phi0, pi0, dt)
+    return _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt)
+
+
+def _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt):
     @jax.custom_vjp
     def run(params, inputs, phi0, pi0, dt):
         return integrate(potential, params, inputs, phi0, pi0, dt)[0]
