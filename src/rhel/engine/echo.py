@@ -96,7 +96,7 @@ def echo_gradients(
         return x[0] - x[1]
 
     def body(carry, x):
-        phi2, pi2, acc_params, acc_pot, acc_out, finite = carry
+        phi2, pi2, acc_params, acc_pot, acc_out, flags = carry
         u, g = x
         pi2 = pi2 + sign * (kick * step * g)
         acc_out = acc_out + g * jnp.mean(phi2, axis=0)
@@ -104,21 +104,29 @@ def echo_gradients(
         acc_params = jax.tree.map(lambda a, d: a + diff(d), acc_params, r.dV_dparams)
         acc_pot = acc_pot + diff(r.phi_half * r.dV_dphi)
         du = diff(r.dV_du)
-        # (cotangents finite so far, input gradients finite so far), kept in the carry so that no
-        # (L, ...) array of booleans is ever materialised.
-        finite = (finite[0] & jnp.all(jnp.isfinite(g)), finite[1] & jnp.all(jnp.isfinite(du)))
-        return (r.phi, r.pi, acc_params, acc_pot, acc_out, finite), du
+        # (cotangents finite so far, input gradients finite so far, any non-zero cotangent so far),
+        # kept in the carry so that no (L, ...) array of booleans is ever materialised.
+        flags = (
+            flags[0] & jnp.all(jnp.isfinite(g)),
+            flags[1] & jnp.all(jnp.isfinite(du)),
+            flags[2] | jnp.any(g != 0),
+        )
+        return (r.phi, r.pi, acc_params, acc_pot, acc_out, flags), du
 
     phi2 = jnp.stack([phiL, phiL])
     pi2 = jnp.stack([-piL, -piL])
     zeros = jnp.zeros_like(phiL)
     acc_params = jax.tree.map(jnp.zeros_like, params)
-    finite = (jnp.asarray(True), jnp.asarray(True))
-    (phi2, pi2, acc_params, acc_pot, acc_out, finite), du = lax.scan(
-        body, (phi2, pi2, acc_params, zeros, zeros, finite), (inputs, cotangent), reverse=True
+    flags = (jnp.asarray(True), jnp.asarray(True), jnp.asarray(False))
+    (phi2, pi2, acc_params, acc_pot, acc_out, flags), du = lax.scan(
+        body, (phi2, pi2, acc_params, zeros, zeros, flags), (inputs, cotangent), reverse=True
     )
+    cotangent_finite, du_finite, nudged = flags
 
-    factor = -scale / (2 * method.epsilon)
+    # Without any nudge the two echoes are the same computation, but XLA may round the two lanes of
+    # the pair differently (vectorised and scalar code paths); a zero cotangent must give exactly
+    # zero gradients, not that rounding noise amplified by c/2ε.
+    factor = jnp.where(nudged, -scale / (2 * method.epsilon), jnp.zeros_like(scale))
     grad_params = jax.tree.map(lambda a: (factor * a).astype(a.dtype), acc_params)
     grad_inputs = (factor * du).astype(inputs.dtype)
     grad_phi0 = -factor * diff(pi2) / step
@@ -127,7 +135,6 @@ def echo_gradients(
     grad_dt = grad_step.reshape(jnp.shape(dt)) if jnp.ndim(dt) else jnp.sum(grad_step)
     grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt)))
     if method.check_finite:
-        cotangent_finite, du_finite = finite
         small_grads = (grads[0],) + grads[2:]
         bad = ~(_all_finite(small_grads) & du_finite) & cotangent_finite & _all_finite((phiL, piL))
         grads = _raise_if(grads, bad)
