@@ -94,3 +94,18 @@ def test_zero_cotangent_gives_exactly_zero_gradients(nudge):
 
     grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(1.0, jnp.ones((5, 2)), jnp.ones(2))
     assert all(bool(jnp.all(g == 0)) for g in jax.tree.leaves(grads))
+
+
+def test_autonomous_system_with_no_inputs(x64):
+    """inputs of shape (L, 0): a free system, differentiated w.r.t. its parameters and state."""
+
+    def potential(phi, u, p):
+        return 0.5 * p * jnp.sum(phi**2) + jnp.sum(jnp.log(jnp.cosh(phi)))
+
+    def loss(p, phi0, method):
+        phis = rhel.simulate(potential, p, jnp.zeros((30, 0)), (phi0, -phi0), dt=0.2, gradient=method)
+        return jnp.sum(jnp.sin(phis))
+
+    grad = jax.jit(jax.grad(loss, argnums=(0, 1)), static_argnums=2)
+    phi0 = jnp.array([0.3, -1.0])
+    assert max_relative_error(grad(1.0, phi0, rhel.RHEL(1e-4)), grad(1.0, phi0, rhel.BPTT())) <= 1e-6

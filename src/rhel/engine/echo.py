@@ -64,6 +64,8 @@ def _raise_if(grads: PyTree, bad: Array) -> PyTree:
     zero = eqx.error_if(jnp.zeros((), jnp.float32), bad, _ECHO_NAN_MESSAGE)
 
     def thread(x):
+        if jnp.size(x) == 0:  # e.g. the input gradients of an autonomous system, inputs (L, 0)
+            return x
         if jnp.ndim(x) == 0:
             return x + zero.astype(x.dtype)
         first = (0,) * jnp.ndim(x)
