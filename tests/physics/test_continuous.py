@@ -8,8 +8,8 @@ import pytest
 import rhel
 from rhel.physics import echo_trace, integral_loss, midpoint_inputs
 
-from conftest import HORIZON, inputs_at, make_params, make_state0, potential
-from conftest import running_loss
+from continuous_system import HORIZON, inputs_at, make_params, make_state0, potential
+from continuous_system import running_loss
 
 STEPS = (40, 80, 160)
 

@@ -47,27 +47,33 @@ class CoupledOscillators(eqx.Module):
     4" of six is ``drive=0, readout=3``.
     """
 
-    masses: Float[Array, " N"]
+    mass_values: tuple[float, ...] = eqx.field(static=True)
+    """The masses, fixed (not trained); static, so that the system and its bound ``potential`` are
+    hashable, as jit caches and the engine's closure handling require."""
     drive: int = eqx.field(static=True)
     readout: int = eqx.field(static=True)
 
     def __init__(self, masses, drive: int = 0, readout: int = 3):
-        masses = jnp.asarray(masses)
+        masses = np.asarray(masses, dtype=float)
         if masses.ndim != 1 or masses.shape[0] < 2:
             raise RHELError(f"masses must be a vector of at least 2 masses, got shape {masses.shape}.")
-        if not bool(np.all(np.asarray(masses) > 0)):
-            raise RHELError(f"masses must all be > 0, got {np.asarray(masses)}.")
+        if not np.all(masses > 0):
+            raise RHELError(f"masses must all be > 0, got {masses}.")
         n = masses.shape[0]
         for name, i in (("drive", drive), ("readout", readout)):
             if not (isinstance(i, int) and 0 <= i < n):
                 raise RHELError(f"{name}={i!r} must be an oscillator index in 0..{n - 1}.")
-        self.masses = masses
+        self.mass_values = tuple(float(m) for m in masses)
         self.drive = drive
         self.readout = readout
 
     @property
+    def masses(self) -> Float[Array, " N"]:
+        return jnp.asarray(self.mass_values)
+
+    @property
     def size(self) -> int:
-        return self.masses.shape[0]
+        return len(self.mass_values)
 
     def stiffness(self, params: OscillatorParams) -> Float[Array, "N N"]:
         """``K = diag(k) + Σ_{i<j} c_ij (e_i − e_j)(e_i − e_j)ᵀ`` in physical coordinates."""
