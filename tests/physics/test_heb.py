@@ -67,3 +67,21 @@ def test_heb_rejects_bad_arguments():
         final_time_loss(potential, params, (x, x), loss, steps=0, dt=0.1)
     with pytest.raises(rhel.RHELError, match="u must be a vector"):
         final_time_loss(potential, params, (x, x), loss, steps=3, dt=0.1, u=jnp.zeros((2, 2)))
+
+
+def test_heb_without_a_field_is_autonomous(x64):
+    """No input at all (inputs of shape (L, 0)): the gradient w.r.t. θ and the initial state x."""
+    params, x = make()
+
+    def autonomous(phi, u, p):  # u has shape (0,)
+        return potential(phi, jnp.zeros(P), p)
+
+    def total(params, x, gradient):
+        state0 = (x, jnp.zeros_like(x))
+        return final_time_loss(autonomous, params, state0, loss, steps=150, dt=0.05, gradient=gradient)
+
+    grad = jax.jit(jax.grad(total, argnums=(0, 1)), static_argnums=2)
+    heb, autodiff = grad(params, x, rhel.RHEL(epsilon=1e-3)), grad(params, x, rhel.BPTT())
+    for a, b in zip(jax.tree.leaves(heb), jax.tree.leaves(autodiff)):
+        assert jnp.max(jnp.abs(b)) > 1e-4
+        assert jnp.allclose(a, b, rtol=1e-6, atol=1e-6 * jnp.max(jnp.abs(b)))
