@@ -58,3 +58,12 @@ def test_bad_systems_raise_clear_errors():
         CoupledOscillators(jnp.ones(3), readout=3)
     with pytest.raises(rhel.RHELError, match="too large"):
         make_task(jax.random.key(0), horizon=30.0, steps=10)
+
+
+def test_toy_gradient_converges_at_second_order_as_the_step_halves():
+    from rhel.physics.demo import convergence_table
+
+    rows = convergence_table(horizon=10.0, grids=(100, 200, 400))
+    (_, first, _), (_, second, order) = rows
+    assert second < first
+    assert 1.7 < order < 2.3

@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-compare", dest="compare", action="store_false",
                    help="do not also train with BPTT for comparison")
     p.add_argument("--no-animation", dest="animate", action="store_false", help="never write echo.mp4")
+    p.add_argument("--convergence", action="store_true",
+                   help="also print how the RHEL gradient converges as the step halves (continuous-time limit)")
     p.set_defaults(func=run)
 
 
@@ -45,5 +47,13 @@ def run(args: argparse.Namespace) -> int:
               f"in {len(losses) - 1} steps")
     print(f"RHEL vs BPTT gradient at the initial parameters: max relative difference {res.gradient_rel_diff:.2e}")
     print(res.animation_note)
+    if args.convergence:
+        from rhel.physics.demo import convergence_table
+
+        grids = tuple(args.grid * 2**i for i in range(4))
+        print("RHEL gradient as δ = T/L halves (change to the next grid; order 2 = continuous adjoint limit):")
+        for grid, change, order in convergence_table(horizon=args.horizon, grids=grids, seed=args.seed,
+                                                     epsilon=args.epsilon):
+            print(f"  L = {grid:6d}   δ = {args.horizon / grid:.4g}   change {change:.3e}   order {order:.2f}")
     print("wrote " + ", ".join(str(f) for f in res.files))
     return 0
