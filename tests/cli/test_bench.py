@@ -32,6 +32,7 @@ def _check_report(path, methods):
         assert r["finite"]
         # ru_maxrss converted to MB: a JAX process needs tens of MB at least, never tens of GB.
         assert 30 < r["rss_setup_mb"] <= r["rss_compiled_mb"] <= r["peak_rss_mb"] < 20_000
+        assert 30 < r["step_peak_rss_mb"] <= r["peak_rss_mb"]
     assert report["machine"]["cpus"] >= 1
     return report
 

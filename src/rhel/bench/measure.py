@@ -2,11 +2,21 @@
 
 Time: the step is compiled (ahead of time, timed separately), run ``warmup`` times untimed, then
 ``repeats`` times, each call ended by ``jax.block_until_ready``; the median of those wall-clock times is
-"the time of one step". Memory: on a CPU the process's resident-set high-water mark
-(``getrusage(RUSAGE_SELF).ru_maxrss``), which counts the JAX runtime, the compiler and every buffer the
-step allocates, read three times (after the set-up, after compilation, at the end) so that a reader can
-tell the runtime's floor from the step's own peak; on a GPU/TPU also the device allocator's
-``peak_bytes_in_use``.
+"the time of one step" (the median CPU time of the process, all threads, is recorded too: on a shared
+machine it is less sensitive to other processes than the wall clock).
+
+Memory, on a CPU, from the process's resident-set high-water mark:
+
+* ``peak_rss_mb``: the whole process (``getrusage(RUSAGE_SELF).ru_maxrss``, combined with the mark read
+  before the reset below): the JAX runtime, the XLA compiler and every buffer the steps allocate;
+* ``step_peak_rss_mb``: the high-water mark while the steps run. On Linux the mark is reset after
+  compilation (``/proc/self/clear_refs``, value 5) and read back from ``VmHWM`` in ``/proc/self/status``
+  at the end, so the compiler's own peak (which does not grow with L for a scan) is left out; ``None``
+  where that is not available;
+* ``rss_setup_mb`` / ``rss_compiled_mb``: the mark after building the model and data, and after
+  compilation, so that a reader can tell the runtime's floor from the step's own peak.
+
+On a GPU/TPU the device allocator's ``peak_bytes_in_use`` is reported as ``device_peak_mb``.
 """
 
 from __future__ import annotations
@@ -24,6 +34,28 @@ def peak_rss_mb() -> float:
     """The process's peak resident set size so far, in MB (ru_maxrss is KB on Linux, bytes on macOS)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's resident-set high-water mark of this process (Linux ≥ 4.0); False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def hwm_rss_mb() -> float | None:
+    """``VmHWM`` of ``/proc/self/status`` (the high-water mark since the last reset), in MB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def device_peak_mb() -> float | None:
@@ -56,21 +88,25 @@ def time_step(
     compiled = step.lower(carry, data).compile()
     compile_s = time.perf_counter() - t0
     rss_compiled = peak_rss_mb()
+    can_reset = reset_peak_rss()
 
     for _ in range(warmup):
         carry = jax.block_until_ready(compiled(carry, data))
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         carry = jax.block_until_ready(compiled(carry, data))
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     return {
         "time_s": statistics.median(times),
         "times_s": times,
+        "cpu_time_s": statistics.median(cpu_times),
         "compile_s": compile_s,
         "rss_setup_mb": rss_setup,
         "rss_compiled_mb": rss_compiled,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": max(rss_compiled, peak_rss_mb()),
+        "step_peak_rss_mb": hwm_rss_mb() if can_reset else None,
         "device_peak_mb": device_peak_mb(),
         "finite": bool(_all_finite(carry)),
     }

@@ -14,6 +14,8 @@ from rhel.training.atomic import atomic_write
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:
     """Write a two-panel figure (time | peak RSS, both against L, log-log) to ``path`` atomically.
 
+    Memory: solid lines are the whole process's peak RSS, dotted ones the peak while the steps run.
+
     The format follows the file suffix (``.png``, ``.pdf``, ``.svg``). Failed configurations are left out.
     """
     import matplotlib
@@ -21,18 +23,21 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    series: dict[str, list[tuple]] = defaultdict(list)
     for r in results:
         if "error" not in r:
-            series[label(r["config"])].append((r["config"]["length"], r["time_s"], r["peak_rss_mb"]))
+            point = (r["config"]["length"], r["time_s"], r["peak_rss_mb"], r.get("step_peak_rss_mb"))
+            series[label(r["config"])].append(point)
 
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, points in sorted(series.items()):
         points.sort()
         lengths = [p[0] for p in points]
         style = "o-" if len(points) > 1 else "o"
-        ax_time.plot(lengths, [p[1] for p in points], style, label=name)
-        ax_mem.plot(lengths, [p[2] for p in points], style, label=name)
+        (line,) = ax_time.plot(lengths, [p[1] for p in points], style, label=name)
+        ax_mem.plot(lengths, [p[2] for p in points], style, color=line.get_color(), label=name)
+        if all(p[3] is not None for p in points):
+            ax_mem.plot(lengths, [p[3] for p in points], ":", color=line.get_color())
     for ax, ylabel in ((ax_time, "median step time (s)"), (ax_mem, "peak RSS (MB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
