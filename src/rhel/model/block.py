@@ -9,7 +9,7 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from rhel.engine.gradient import GradientMethod
-from rhel.model.norm import MaskedBatchNorm
+from rhel.model.norm import MaskedBatchNorm, Stats
 from rhel.units.base import HRU
 
 
@@ -52,15 +52,16 @@ class Block(eqx.Module):
         self,
         x: Float[Array, "L H"],
         mask: Bool[Array, " L"],
-        state: eqx.nn.State,
+        stats: Stats,
         *,
         key: PRNGKeyArray | None,
         gradient: GradientMethod,
         inference: bool,
-    ) -> tuple[Float[Array, "L H"], eqx.nn.State]:
+    ) -> tuple[Float[Array, "L H"], Stats]:
+        """Returns the block's output and the norm's updated running statistics."""
         k1, k2 = (None, None) if key is None else jr.split(key)
-        y, state = self.norm(x, mask, state, inference=inference)
+        y, stats = self.norm(x, mask, stats, inference=inference)
         y = jax.nn.gelu(self.hru(y, gradient=gradient))
         y = dropout(y, self.dropout, k1, inference)
         y = dropout(self.glu(y), self.dropout, k2, inference)
-        return x + y, state
+        return x + y, stats

@@ -4,6 +4,11 @@ One model instance is differentiated by either method: the ``gradient=`` argumen
 RHEL for every HRU of the model; everything outside the HRUs (encoder, norm, GELU, GLU, dropout, head) is
 ordinary autodiff. A call processes ONE sequence ``x (L, C)`` with its validity ``mask (L,)`` (padding at
 the end); batches go through :func:`rhel.model.batch_loss` / :func:`rhel.model.batch_predict`.
+
+The running statistics of all the blocks' norms live in one state entry, ``(means (N, H), variances (N, H))``.
+When the blocks are alike (same unit type and static configuration, the usual case), they run as one
+``lax.scan`` over their stacked parameters, so a deep model compiles one block instead of N; otherwise they
+run in a Python loop. Both paths compute the same thing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rhel.engine.gradient import GradientMethod, check_gradient_method
 from rhel.errors import RHELError
 from rhel.model.block import Block
 from rhel.model.heads import ClassificationHead, RegressionHead
+from rhel.model.norm import init_stats
 from rhel.units.base import HRU
 
 
@@ -29,7 +35,17 @@ class HSSM(eqx.Module):
     encoder: eqx.nn.Linear
     blocks: tuple[Block, ...]
     head: ClassificationHead | RegressionHead
+    norm_stats: eqx.nn.StateIndex
     task: str = eqx.field(static=True)
+
+    def __init__(self, encoder, blocks, head, task: str):
+        self.encoder = encoder
+        self.blocks = tuple(blocks)
+        self.head = head
+        self.task = task
+        hidden = encoder.out_features
+        stats = [init_stats(hidden, encoder.weight.dtype) for _ in self.blocks]
+        self.norm_stats = eqx.nn.StateIndex(tuple(jnp.stack(s) for s in zip(*stats)))
 
     def __call__(
         self,
@@ -51,11 +67,47 @@ class HSSM(eqx.Module):
             )
         if key is None and not inference and any(b.dropout > 0 for b in self.blocks):
             raise RHELError("HSSM in training mode needs key= (dropout); pass inference=True to evaluate.")
-        keys = [None] * len(self.blocks) if key is None else list(jr.split(key, len(self.blocks)))
         h = jax.vmap(self.encoder)(x * mask[:, None].astype(x.dtype))
-        for block, k in zip(self.blocks, keys):
-            h, state = block(h, mask, state, key=k, gradient=gradient, inference=inference)
+        stats = state.get(self.norm_stats)
+        h, new_stats = self._run_blocks(h, mask, stats, key, gradient, inference)
+        if not inference:
+            state = state.set(self.norm_stats, new_stats)
         return self.head(h, mask), state
+
+    def _run_blocks(self, h, mask, stats, key, gradient, inference):
+        n = len(self.blocks)
+        keys = None if key is None else jr.split(key, n)
+        parts = [eqx.partition(b, eqx.is_array) for b in self.blocks]
+        alike = all(
+            jax.tree.structure(p) == jax.tree.structure(parts[0][0])
+            and eqx.tree_equal(s, parts[0][1]) is True
+            and all(a.shape == b.shape and a.dtype == b.dtype
+                    for a, b in zip(jax.tree.leaves(p), jax.tree.leaves(parts[0][0])))
+            for p, s in parts
+        )
+        if not alike:
+            means, variances = [], []
+            for i, block in enumerate(self.blocks):
+                k = None if keys is None else keys[i]
+                h, (m, v) = block(h, mask, (stats[0][i], stats[1][i]), key=k, gradient=gradient,
+                                  inference=inference)
+                means.append(m)
+                variances.append(v)
+            return h, (jnp.stack(means), jnp.stack(variances))
+
+        static = parts[0][1]
+        stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *[p for p, _ in parts])
+
+        def body(h, xs):
+            params, mean, var, k = xs
+            block = eqx.combine(params, static)
+            h, new = block(h, mask, (mean, var), key=None if keys is None else k, gradient=gradient,
+                           inference=inference)
+            return h, new
+
+        xs_keys = jnp.zeros((n,)) if keys is None else keys
+        h, new_stats = jax.lax.scan(body, h, (stacked, stats[0], stats[1], xs_keys))
+        return h, new_stats
 
 
 def _make_unit(unit, hidden: int, state_size: int, key, unit_kwargs) -> HRU:

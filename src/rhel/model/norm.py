@@ -4,7 +4,8 @@ Training (``inference=False``): every feature is normalised with the mean and th
 *current batch*, taken over all examples and all valid time steps (``mask``) — the usual batch-norm
 semantics. Padding never enters the statistics. The statistics are differentiated through (plain
 autodiff: the norm sits outside the HRUs, so it is identical for BPTT and RHEL). A running average
-``r ← m·r + (1 − m)·batch`` (``m = momentum``, stop-gradient) is kept in the model state for inference.
+``r ← m·r + (1 − m)·batch`` (``m = momentum``, stop-gradient) is returned for the model state (the HSSM keeps
+the running statistics of all its norms in one state entry), to be used at inference.
 
 Inference (``inference=True``): the running averages are used and the state is returned unchanged, so
 predictions of an example do not depend on the rest of its batch.
@@ -27,12 +28,24 @@ from rhel.errors import RHELError
 BATCH_AXIS = "batch"
 
 
+Stats = tuple[Float[Array, " H"], Float[Array, " H"]]
+"""Running (mean, variance) of one norm."""
+
+
+def init_stats(features: int, dtype=None) -> Stats:
+    """Running statistics before any training batch: mean 0, variance 1."""
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    return jnp.zeros((features,), dtype), jnp.ones((features,), dtype)
+
+
 class MaskedBatchNorm(eqx.Module):
-    """Batch norm over (batch, valid time steps) with a learned affine ``γ ⊙ x̂ + β``."""
+    """Batch norm over (batch, valid time steps) with a learned affine ``γ ⊙ x̂ + β``.
+
+    Stateless: the running statistics are passed in and the updated ones returned.
+    """
 
     weight: Float[Array, " H"]
     bias: Float[Array, " H"]
-    index: eqx.nn.StateIndex
     momentum: float = eqx.field(static=True)
     eps: float = eqx.field(static=True)
 
@@ -40,7 +53,6 @@ class MaskedBatchNorm(eqx.Module):
         dtype = jnp.result_type(float) if dtype is None else dtype
         self.weight = jnp.ones((features,), dtype)
         self.bias = jnp.zeros((features,), dtype)
-        self.index = eqx.nn.StateIndex((jnp.zeros((features,), dtype), jnp.ones((features,), dtype)))
         self.momentum = float(momentum)
         self.eps = float(eps)
 
@@ -48,13 +60,13 @@ class MaskedBatchNorm(eqx.Module):
         self,
         x: Float[Array, "L H"],
         mask: Bool[Array, " L"],
-        state: eqx.nn.State,
+        stats: Stats,
         *,
         inference: bool,
-    ) -> tuple[Float[Array, "L H"], eqx.nn.State]:
+    ) -> tuple[Float[Array, "L H"], Stats]:
+        run_mean, run_var = stats
         if inference:
-            mean, var = state.get(self.index)
-            mean, var = mean.astype(x.dtype), var.astype(x.dtype)
+            mean, var = run_mean.astype(x.dtype), run_var.astype(x.dtype)
         else:
             m = mask.astype(x.dtype)[:, None]
             try:
@@ -66,12 +78,10 @@ class MaskedBatchNorm(eqx.Module):
                     "Training-mode batch norm needs the batch: call the model through rhel.model.batch_loss "
                     f"or under jax.vmap(..., axis_name={BATCH_AXIS!r}); for one sequence use inference=True."
                 ) from e
-            run_mean, run_var = state.get(self.index)
             mom = self.momentum
-            new = (
+            stats = (
                 mom * run_mean + (1 - mom) * lax.stop_gradient(mean).astype(run_mean.dtype),
                 mom * run_var + (1 - mom) * lax.stop_gradient(var).astype(run_var.dtype),
             )
-            state = state.set(self.index, new)
         y = (x - mean) * jax.lax.rsqrt(var + self.eps)
-        return y * self.weight + self.bias, state
+        return y * self.weight + self.bias, stats
