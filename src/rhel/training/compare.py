@@ -73,7 +73,7 @@ def train_child(config: TrainConfig, gradient: str, seed: int, out: Path, *, tim
     return read_results(run_dir(out, cfg, seed) / "results.json")
 
 
-def gradient_agreement(config: TrainConfig, seed: int, *, batch: int = 4) -> list[dict[str, Any]]:
+def gradient_agreement(config: TrainConfig, seed: int, splits, *, batch: int = 4) -> list[dict[str, Any]]:
     """Per parameter tensor: cosine and norm ratio of the RHEL gradient to the BPTT one, at init, float64."""
     import jax
     import jax.numpy as jnp
@@ -82,7 +82,6 @@ def gradient_agreement(config: TrainConfig, seed: int, *, batch: int = 4) -> lis
     from rhel.model import compare_gradients
 
     with precision(True):
-        splits = load_splits(config, seed)
         model_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
         model, state = build_model(config, splits.info, splits.train.x.shape[-1], model_key, jnp.float64)
         x, y, mask = take(splits.train, np.arange(min(batch, len(splits.train))))
@@ -145,9 +144,10 @@ def compare(config: TrainConfig, seed: int, out: str | Path, *, timeout: float =
     out = Path(out)
     t0 = time.perf_counter()
     agreement = rows = None
+    splits = load_splits(config, seed)  # fails fast on an unknown or missing data set
     if gradients:
         print("gradient agreement at initialisation (float64)...", file=stream, flush=True)
-        rows = gradient_agreement(config, seed)
+        rows = gradient_agreement(config, seed, splits)
         agreement = agreement_summary(rows)
     results = {}
     for g in METHODS:

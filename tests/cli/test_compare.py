@@ -1,0 +1,61 @@
+"""rhel compare: --help, a happy path (both methods beat chance; gradients agree), a time limit that
+stops a training instead of hanging, and usage errors."""
+
+import json
+
+import pytest
+
+from rhel.cli.main import main
+
+# JapaneseVowels ships with aeon: 9 classes, chance ≈ 11 %.
+FLAGS = ["--dataset", "JapaneseVowels", "--blocks", "1", "--hidden", "32", "--state-size", "32", "--batch-size",
+         "32", "--eval-batch-size", "96", "--lr", "3e-3"]
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["compare", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "ACSF1" in out and "--steps" in out and "--timeout" in out
+
+
+def test_a_few_hundred_steps_with_each_method_beat_chance(tmp_path, capsys):
+    assert main(["compare", *FLAGS, "--steps", "200", "--eval-every", "50", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    header = next(l for l in out.splitlines() if "RHEL" in l and "BPTT" in l)
+    assert header.split() == ["RHEL", "BPTT"]
+    for row in ("test accuracy %", "time per step", "peak memory", "cosine(RHEL, BPTT)"):
+        assert row in out
+    summary = json.loads((tmp_path / "compare.json").read_text())
+    for g in ("rhel", "bptt"):
+        r = summary["results"][g]
+        assert r["gradient"] == g and r["seed"] == 2345 and r["steps_done"] >= 50
+        assert r["test_metric"] > 5 / 9, (g, r["test_metric"])  # chance is 1/9
+        assert r["peak_rss_mb"] > 0 and r["time_per_step_s"] > 0
+    assert summary["results"]["rhel"]["sizes"] == summary["results"]["bptt"]["sizes"]  # same split
+    agreement = summary["gradient_agreement"]
+    assert agreement["tensors"] > 3 and agreement["cosine_min"] > 0.999
+    assert 0.99 < agreement["norm_ratio_min"] <= agreement["norm_ratio_max"] < 1.01
+
+
+def test_a_training_over_the_time_limit_is_stopped(tmp_path, capsys):
+    code = main(["compare", *FLAGS, "--steps", "100000", "--no-gradient-check", "--timeout", "3",
+                 "--out", str(tmp_path)])
+    assert code == 2
+    assert "did not finish within 3 s" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [(["--steps", "many"], "invalid int value"),
+                                           (["--gradient", "rhel"], "unrecognized arguments")])
+def test_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        main(["compare", *argv])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bad_values(capsys):
+    assert main(["compare", "--timeout", "0"]) == 2
+    assert "--timeout" in capsys.readouterr().err
+    assert main(["compare", "--dataset", "NoSuchSet", "--no-gradient-check", "--timeout", "60"]) == 2
+    assert "NoSuchSet" in capsys.readouterr().err

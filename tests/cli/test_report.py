@@ -1,0 +1,40 @@
+"""rhel report: --help, a happy path on run folders, and usage errors."""
+
+import json
+
+import pytest
+
+from rhel.cli.main import main
+from rhel.training.results import write_metrics, write_results
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["report", "--help"])
+    assert e.value.code == 0
+    assert "RUN_DIR" in capsys.readouterr().out
+
+
+def test_happy_path(tmp_path, capsys):
+    for gradient, vals in (("rhel", (0.9, 0.8)), ("bptt", (0.7, 0.7))):
+        for seed, v in zip((1, 2), vals):
+            d = tmp_path / "runs" / "GunPoint" / "linear" / gradient / f"seed{seed}"
+            write_results(d, dict(dataset="GunPoint", model="linear", gradient=gradient, seed=seed,
+                                  task="classification", metric="acc", test_metric=v))
+            write_metrics(d, [dict(step=10, val_metric=v), dict(step=20, val_metric=v)])
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert "| linear RHEL | 85.0 ± 5.0 |" in out and "| linear BPTT | 70.0 ± 0.0 |" in out
+    assert {p.name for p in (tmp_path / "rep").iterdir()} == {"report.md", "report.csv", "curves_GunPoint.png"}
+
+
+def test_usage_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["report"])
+    assert e.value.code == 2 and "RUN_DIR" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "results.json").write_text(json.dumps({"seed": 1}))
+    assert main(["report", str(tmp_path / "bad")]) == 2
+    assert "not a results file" in capsys.readouterr().err
