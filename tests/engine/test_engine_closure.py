@@ -1,5 +1,6 @@
 """A potential that closes over differentiated values (weights captured instead of passed in params)."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from engine_systems import make_problem, max_relative_error, quadratic_potential
@@ -37,3 +38,26 @@ def test_closed_over_values_under_vmap(x64):
     want = closure_gradients(rhel.BPTT(), per_example=True)
     assert got[1].shape == (3,)
     assert max_relative_error(got, want) <= 1e-9
+
+
+class ModulePotential(eqx.Module):
+    """A potential that is an Equinox module holding its own (unhashable) weights."""
+
+    A: jax.Array
+    B: jax.Array
+
+    def __call__(self, phi, u, k):
+        return quadratic_potential(phi, u, dict(A=self.A, B=self.B, k=k, c=0.3))
+
+
+def test_equinox_module_as_potential(x64):
+    params, inputs, phi0, pi0, dt, target = make_problem(5, "quadratic", 3, 2, 20, False)
+    module = ModulePotential(params["A"], params["B"])
+
+    def loss(module, k, method):
+        phis = rhel.simulate(module, k, inputs, (phi0, pi0), dt=dt, gradient=method)
+        return jnp.sum((phis - target) ** 2)
+
+    grad = eqx.filter_jit(eqx.filter_grad(loss))
+    got, want = grad(module, params["k"], rhel.RHEL(0.5)), grad(module, params["k"], rhel.BPTT())
+    assert max_relative_error((got.A, got.B), (want.A, want.B)) <= 1e-9

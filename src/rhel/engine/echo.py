@@ -159,7 +159,12 @@ def rhel_integrate(
     so those values are first hoisted out with :func:`jax.closure_convert` and carried next to
     ``params``: the echo accumulates their gradients like any parameter's.
     """
-    converted, consts = jax.closure_convert(potential, phi0, inputs[0], params)
+    # closure_convert caches on (and so hashes) its function; a fresh wrapper keeps any callable
+    # usable, e.g. an eqx.Module holding (possibly traced) arrays, whose arrays become consts here.
+    def wrapper(phi, u, params):
+        return potential(phi, u, params)
+
+    converted, consts = jax.closure_convert(wrapper, phi0, inputs[0], params)
     if consts:
         consts = tuple(consts)
 
