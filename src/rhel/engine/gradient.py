@@ -65,6 +65,9 @@ class RHEL(GradientMethod):
             loss scale: robust in float32) or ``"absolute"`` (ε multiplies the raw cotangent, the
             paper's convention).
         check_finite: raise an error when the echo produces a non-finite gradient from finite inputs.
+
+    RHEL is a custom reverse-mode rule (``jax.grad``, ``jax.vjp``); forward mode (``jax.jvp``,
+    ``jax.jacfwd``, Hessians through ``jacfwd(grad)``) needs ``BPTT``.
     """
 
     epsilon: float = eqx.field(default=0.1, static=True)
