@@ -4,5 +4,7 @@ Hamiltonian system, differentiable by BPTT or RHEL. This layer imports only :mod
 
 from rhel.units.base import HRU
 from rhel.units.linear import LinearHRU
+from rhel.units.nonlinear import NonlinearParams, nonlinear_hru, nonlinear_potential
+from rhel.units.potential import PotentialHRU
 
-__all__ = ["HRU", "LinearHRU"]
+__all__ = ["HRU", "LinearHRU", "PotentialHRU", "nonlinear_hru", "nonlinear_potential", "NonlinearParams"]
