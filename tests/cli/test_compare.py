@@ -20,6 +20,15 @@ def test_help(capsys):
     assert "ACSF1" in out and "--steps" in out and "--timeout" in out
 
 
+def test_defaults_are_the_compare_budget(capsys):
+    assert main(["compare", "--print-config"]) == 0
+    c = json.loads(capsys.readouterr().out)
+    assert (c["dataset"], c["model"], c["steps"]) == ("ACSF1", "linear", 1000)
+    assert main(["compare", "--model", "nonlinear", "--dataset", "GunPoint", "--print-config"]) == 0
+    c = json.loads(capsys.readouterr().out)
+    assert (c["dataset"], c["model"], c["steps"], c["blocks"]) == ("GunPoint", "nonlinear", 1000, 2)
+
+
 def test_a_few_hundred_steps_with_each_method_beat_chance(tmp_path, capsys):
     assert main(["compare", *FLAGS, "--steps", "200", "--eval-every", "50", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

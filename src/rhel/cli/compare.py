@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -26,12 +27,13 @@ def register(subparsers) -> None:
         "1,460 steps, 10 classes) and the linear HSSM of the shipped config ACSF1-linear.json, sized to "
         "finish in a few minutes on 2 CPU cores. Never prompts; a training that exceeds --timeout is stopped.",
     )
-    p.add_argument("--config", metavar="PATH", help="a JSON config (default: the shipped one of the data set "
-                   "and model, e.g. ACSF1-linear.json)")
+    p.add_argument("--config", metavar="PATH", help="a JSON config (default: the shipped ACSF1-linear.json, "
+                   "whose budget and model size also apply to any --dataset/--model given without --config)")
     p.add_argument("--seed", type=int, default=None, help="the seed of both runs (default: the config's first)")
     p.add_argument("--out", metavar="DIR", help="where the two runs go (default: a new temporary folder, kept)")
     p.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="stop the comparison after this long (default: 1800)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-gradient-check", dest="gradient_check", action="store_false",
                    help="skip the float64 gradient comparison at initialisation")
     add_config_flags(p.add_argument_group("config fields (override the config)"), only=COMPARE_FIELDS)
@@ -46,9 +48,13 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise RHELError(f"--timeout {args.timeout:g} must be > 0 seconds.")
     overrides = config_overrides(args, COMPARE_FIELDS)
-    if args.config is None:
-        overrides.setdefault("dataset", DEFAULT_DATASET)
-    config = C.resolve(config_path=args.config, overrides=overrides)
+    if args.config is None:  # the compare budget of ACSF1-linear.json, whatever the data set and model
+        config = C.shipped_config(DEFAULT_DATASET, "linear").replace(**overrides)
+    else:
+        config = C.resolve(config_path=args.config, overrides=overrides)
+    if args.print_config:
+        print(json.dumps(config.to_dict(), indent=2))
+        return 0
     seed = args.seed if args.seed is not None else config.seeds[0]
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="rhel-compare-"))
     print(f"rhel compare: {config.dataset}, {config.model} HSSM, seed {seed}, {config.steps} steps; "
