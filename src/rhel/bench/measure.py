@@ -9,10 +9,11 @@ Memory, on a CPU, from the process's resident-set high-water mark:
 
 * ``peak_rss_mb``: the whole process (``getrusage(RUSAGE_SELF).ru_maxrss``, combined with the mark read
   before the reset below): the JAX runtime, the XLA compiler and every buffer the steps allocate;
-* ``step_peak_rss_mb``: the high-water mark while the steps run. On Linux the mark is reset after
-  compilation (``/proc/self/clear_refs``, value 5) and read back from ``VmHWM`` in ``/proc/self/status``
-  at the end, so the compiler's own peak (which does not grow with L for a scan) is left out; ``None``
-  where that is not available;
+* ``step_peak_rss_mb``: the high-water mark while the steps run. On Linux, after compilation the heap
+  memory the compiler freed is handed back to the OS (glibc ``malloc_trim``) and the mark is reset
+  (``/proc/self/clear_refs``, value 5), then read back from ``VmHWM`` in ``/proc/self/status`` at the
+  end, so the compiler's own peak (which does not grow with L for a scan) is left out; ``None`` where
+  that is not available;
 * ``rss_setup_mb`` / ``rss_compiled_mb``: the mark after building the model and data, and after
   compilation, so that a reader can tell the runtime's floor from the step's own peak.
 
@@ -21,6 +22,7 @@ On a GPU/TPU the device allocator's ``peak_bytes_in_use`` is reported as ``devic
 
 from __future__ import annotations
 
+import ctypes
 import resource
 import statistics
 import sys
@@ -34,6 +36,15 @@ def peak_rss_mb() -> float:
     """The process's peak resident set size so far, in MB (ru_maxrss is KB on Linux, bytes on macOS)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+
+
+def release_free_memory() -> None:
+    """Return freed heap pages to the OS (glibc ``malloc_trim``), so that memory the compiler freed stops
+    counting as resident; a no-op where glibc is not available."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def reset_peak_rss() -> bool:
@@ -88,6 +99,7 @@ def time_step(
     compiled = step.lower(carry, data).compile()
     compile_s = time.perf_counter() - t0
     rss_compiled = peak_rss_mb()
+    release_free_memory()
     can_reset = reset_peak_rss()
 
     for _ in range(warmup):
