@@ -41,6 +41,7 @@ class Progress:
         self.step = self._t_step = initial
         self._t0 = self._t_last = time.perf_counter()
         self.rate = float("nan")
+        self._first = True
         isatty = getattr(self.stream, "isatty", lambda: False)()
         self.bar = None
         if bar if bar is not None else isatty:
@@ -54,6 +55,8 @@ class Progress:
         """Record that ``step`` steps are done; ``loss``/``metric`` are of the latest batch."""
         now = time.perf_counter()
         done = step - self._t_step
+        if self._first:  # the first step of a process includes compilation: not a rate sample
+            self._first, done = False, 0
         if done > 0 and now > self._t_last:
             inst = done / (now - self._t_last)
             self.rate = inst if self.rate != self.rate else 0.9 * self.rate + 0.1 * inst
