@@ -98,7 +98,8 @@ def run(args) -> int:
         if "error" in r:
             print(f"{what} failed: {r['error'].splitlines()[0]}", flush=True)
         else:
-            print(f"{what} {r['time_s']:9.4f} s  {r['peak_rss_mb']:7.0f} MB", flush=True)
+            warning = "" if r["finite"] else "  (the step produced non-finite values)"
+            print(f"{what} {r['time_s']:9.4f} s  {r['peak_rss_mb']:7.0f} MB{warning}", flush=True)
 
     results = run_all(configs, timeout=args.timeout, on_result=progress)
     rows = ratios(results)
