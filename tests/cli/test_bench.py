@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from rhel.bench.config import Config
-from rhel.bench.report import ratios
+from rhel.bench.report import format_summary, ratios
 from rhel.bench.runner import run_one
 from rhel.cli.main import main
 
@@ -133,3 +133,15 @@ def test_ratios_and_targets():
     assert got[(4000, "memory rhel/bptt")] == (0.75, 0.9, True)
     assert got[(1000, "time rhel/bptt")] == (1.5, None, None)  # the time target starts at L = 4,000
     assert got[(896, "memory rhel/bptt")] == (0.6, 0.5, False)  # SCP1 shape: ≤ 0.5
+
+
+def test_summary_puts_methods_side_by_side():
+    table = format_summary([
+        _result("forward", 4000, 1.0, 100.0),
+        _result("bptt", 4000, 2.0, 400.0),
+        _result("rhel", 4000, 3.0, 300.0),
+        _result("rhel", 8000, 5.0, 500.0),
+    ])
+    lines = table.splitlines()
+    assert lines[2] == "| linear | 4,000 | 1 | 2 | 3 | 1.50 | 3.00 | 400 | 300 | 0.75 |"
+    assert lines[3] == "| linear | 8,000 | – | – | 5 | – | – | – | 500 | – |"

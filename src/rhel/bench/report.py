@@ -123,3 +123,41 @@ def format_ratios(rows: list[dict[str, Any]]) -> str:
             f"| {row['group']} | {row['length']} | {row['ratio']} | {row['value']:.2f} | {target} |"
         )
     return "\n".join(lines)
+
+
+def format_summary(results: list[dict[str, Any]]) -> str:
+    """A compact Markdown table for a README: one row per model and length, methods side by side.
+
+    Times are median step times in seconds, memory the process's peak RSS in MB; the two ratios are
+    RHEL's against BPTT (time, memory) and against the forward-only step (time). Missing or failed
+    measurements are shown as "–".
+    """
+    cells: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in results:
+        if "error" not in r:
+            c = r["config"]
+            cells[(label(c).split("/")[0], c["length"])][c["method"]] = r
+
+    def get(row, method, field, fmt):
+        r = row.get(method)
+        return "–" if r is None or r.get(field) is None else format(r[field], fmt)
+
+    def ratio(row, a, b, field):
+        if a not in row or b not in row:
+            return "–"
+        return f"{row[a][field] / row[b][field]:.2f}"
+
+    lines = [
+        "| model | L | forward s | BPTT s | RHEL s | RHEL/BPTT time | RHEL/forward time "
+        "| BPTT MB | RHEL MB | RHEL/BPTT memory |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (group, length), row in sorted(cells.items()):
+        lines.append(
+            f"| {group} | {length:,} | {get(row, 'forward', 'time_s', '.3g')} | "
+            f"{get(row, 'bptt', 'time_s', '.3g')} | {get(row, 'rhel', 'time_s', '.3g')} | "
+            f"{ratio(row, 'rhel', 'bptt', 'time_s')} | {ratio(row, 'rhel', 'forward', 'time_s')} | "
+            f"{get(row, 'bptt', 'peak_rss_mb', ',.0f')} | {get(row, 'rhel', 'peak_rss_mb', ',.0f')} | "
+            f"{ratio(row, 'rhel', 'bptt', 'peak_rss_mb')} |"
+        )
+    return "\n".join(lines)

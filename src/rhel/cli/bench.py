@@ -83,7 +83,7 @@ def _configs(args):
 
 
 def run(args) -> int:
-    from rhel.bench.report import format_ratios, format_table, label, ratios
+    from rhel.bench.report import format_ratios, format_summary, format_table, label, ratios
     from rhel.bench.runner import machine_info, run_all
 
     configs = _configs(args)
@@ -108,6 +108,8 @@ def run(args) -> int:
     if rows:
         print()
         print(format_ratios(rows))
+        print()
+        print(format_summary(results))
     if args.json:
         from rhel.training.atomic import atomic_write_text
 
