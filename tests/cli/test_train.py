@@ -41,6 +41,7 @@ def test_happy_path_writes_a_run_folder(tmp_path, capsys):
         res = json.loads((d / "results.json").read_text())
         assert res["seed"] == seed and res["config"]["steps"] == 4 and res["config"]["hidden"] == 32
         assert {"test_metric", "best_step", "wall_time_s", "peak_rss_mb", "versions"} <= set(res)
+        assert res["dtype"] == "float32" and set(res["config"]) == set(TrainConfig().to_dict())
         assert (d / "metrics.csv").read_text().count("\n") == 3
         assert (d / "best.ckpt").exists() and (d / "last.ckpt").exists()
     # rerunning into the same folder is an error, not a prompt; --resume keeps the finished runs
