@@ -36,11 +36,11 @@ def test_linear_hssm_rhel_equals_bptt_at_any_epsilon(x64):
 def test_nonlinear_hssm_rhel_matches_bptt_with_eps_squared_bias(x64):
     model, state, x, y, mask = _setup("nonlinear")
     errors = {}
-    for eps in (0.001, 0.01, 0.1):
+    for eps in (0.001, 0.1):
         records = compare_gradients(model, state, x, y, mask, key=jr.key(2), epsilon=eps)
         _check_complete(model, records)
         hru_records = [r for r in records if ".params." in r["param"] or "dt_raw" in r["param"]]
         assert len(hru_records) == 3 * 6  # w, b, c, alpha, B, dt in each block
         errors[eps] = max(r["rel_error"] for r in records)
     assert errors[0.001] <= 1e-5
-    assert 30 < errors[0.1] / errors[0.01] < 300  # the O(ε²) bias of a nonlinear echo
+    assert 3e3 < errors[0.1] / errors[0.001] < 3e4  # the O(ε²) bias of a nonlinear echo

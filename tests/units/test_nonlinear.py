@@ -60,6 +60,7 @@ def test_w_is_kept_away_from_zero():
     assert all(jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(g))
 
 
+@eqx.filter_jit
 def _hru_grads(hru, u, target, gradient):
     def loss(m):
         return jnp.mean((m(u, gradient=gradient) - target) ** 2)
@@ -88,12 +89,10 @@ def test_rhel_matches_bptt_with_eps_squared_bias(x64):
     ref = _hru_grads(hru, u, target, rhel.BPTT())
     errors = {
         eps: max(_per_leaf(_hru_grads(hru, u, target, rhel.RHEL(epsilon=eps)), ref, _rel))
-        for eps in (0.01, 0.1, 1.0)
+        for eps in (0.01, 0.1)
     }
     assert errors[0.01] <= 1e-5
-    # O(ε²): a tenfold ε gives roughly a hundredfold error
-    for small, big in ((0.01, 0.1), (0.1, 1.0)):
-        assert 30 < errors[big] / errors[small] < 300
+    assert 30 < errors[0.1] / errors[0.01] < 300  # O(ε²): a tenfold ε gives a hundredfold error
 
 
 @pytest.mark.parametrize("gradient", [rhel.BPTT(), rhel.RHEL(epsilon=0.1)], ids=["bptt", "rhel"])

@@ -24,11 +24,12 @@ def make_quadratic(train_dt, dtype=jnp.float64):
     )
 
 
+@eqx.filter_jit
 def _grads(hru, u, target, gradient):
     def loss(m, u):
         return jnp.sum((m(u, gradient=gradient) - target) ** 2)
 
-    return eqx.filter_grad(lambda m, u: loss(m, u))(hru, u), jax.grad(loss, argnums=1)(hru, u)
+    return eqx.filter_grad(loss)(hru, u), jax.grad(loss, argnums=1)(hru, u)
 
 
 @pytest.mark.parametrize("epsilon", [0.01, 1.0])
