@@ -291,8 +291,7 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
                 batches, batches_epoch = epoch_batches(n_train, config.batch_size, seed=seed, epoch=epoch), epoch
             x, y, mask = take(splits.train, batches[i])
             x = x.astype(dtype)
-            if info.task == "regression":
-                y = y.astype(dtype)
+            y = y.astype(dtype) if info.task == "regression" else y.astype(np.int32)  # labels: same in x32/x64
             x, y, mask = dp.batch(x, y, mask)
             t0 = time.perf_counter()
             new, loss, metric, finite = train_step(state, x, y, mask, jnp.asarray(k, jnp.int32))
