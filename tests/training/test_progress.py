@@ -35,3 +35,15 @@ def test_bar_on_a_terminal_shows_loss_metric_rate_and_eta():
     p.close()
     assert "\r" in text and "loss=0.123" in text and "mse=0.456" in text and "50/50" in text
     assert "step/s" in text or "s/step" in text
+
+
+def test_plain_mode_also_prints_after_log_seconds():
+    out = io.StringIO()
+    p = Progress(1000, stream=out, log_every=500, log_seconds=0.0)
+    p.update(1, loss=1.0, metric=0.0)
+    p.update(2, loss=1.0, metric=0.0)
+    assert len(out.getvalue().splitlines()) == 2
+    quiet = io.StringIO()
+    p = Progress(1000, stream=quiet, log_every=500, log_seconds=1e9)
+    p.update(1, loss=1.0, metric=0.0)
+    assert quiet.getvalue() == ""

@@ -2,7 +2,8 @@
 
 Both show the step, the running training loss and metric, the rate in steps/s and the ETA to the step
 budget (early stopping may finish sooner). The log-line mode prints every ``log_every`` steps and never
-uses carriage returns, so captured output stays readable.
+uses carriage returns, so captured output stays readable; it also prints at least once a minute, so a
+long run never looks stuck.
 """
 
 from __future__ import annotations
@@ -32,16 +33,19 @@ class Progress:
         stream: where to write (default: standard error).
         bar: force the bar on (True) or off (False); default: on iff ``stream`` is a terminal.
         log_every: steps between log lines in plain mode (default: about 20 lines per run).
+        log_seconds: in plain mode, also print a line when this long has passed since the last one.
     """
 
     def __init__(self, total: int, *, initial: int = 0, desc: str = "", metric_name: str = "metric",
-                 stream: TextIO | None = None, bar: bool | None = None, log_every: int | None = None):
+                 stream: TextIO | None = None, bar: bool | None = None, log_every: int | None = None,
+                 log_seconds: float = 60.0):
         self.stream = stream if stream is not None else sys.stderr
         self.total, self.desc, self.metric_name = total, desc, metric_name
         self.step = self._t_step = initial
         self._t0 = self._t_last = time.perf_counter()
         self.rate = float("nan")
         self._first = True
+        self._printed = self._t0
         isatty = getattr(self.stream, "isatty", lambda: False)()
         self.bar = None
         if bar if bar is not None else isatty:
@@ -50,6 +54,7 @@ class Progress:
             self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step", file=self.stream,
                             dynamic_ncols=True, leave=True)
         self.log_every = log_every or max(1, total // 20)
+        self.log_seconds = log_seconds
 
     def update(self, step: int, loss: float, metric: float) -> None:
         """Record that ``step`` steps are done; ``loss``/``metric`` are of the latest batch."""
@@ -64,8 +69,9 @@ class Progress:
         if self.bar is not None:
             self.bar.update(step - self.step)
             self.bar.set_postfix(loss=f"{loss:.4g}", **{self.metric_name: f"{metric:.4g}"}, refresh=False)
-        elif step % self.log_every == 0 or step == self.total:
+        elif step % self.log_every == 0 or step == self.total or now - self._printed >= self.log_seconds:
             print(self.line(step, loss, metric), file=self.stream, flush=True)
+            self._printed = now
         self.step = step
 
     def line(self, step: int, loss: float, metric: float) -> str:
