@@ -28,6 +28,7 @@ from typing import Any, Callable, TextIO
 import numpy as np
 
 from rhel.errors import RHELError
+from rhel.training.atomic import atomic_write_text
 from rhel.training.checkpoint import TrainState, load_checkpoint, read_header, save_checkpoint
 from rhel.training.config import TrainConfig
 from rhel.training.evaluate import evaluate, is_improvement
@@ -257,7 +258,7 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
             best_state, _ = load_checkpoint(folder / BEST, state)
     if writer:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        atomic_write_text(folder / CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
     state = dp.replicate(state)
 
     train_step = make_train_step(optimizer, gradient_method(config))
