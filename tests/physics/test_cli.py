@@ -40,3 +40,49 @@ def test_echo_animation_frames(tmp_path):
     path = echo_animation(task, trace, tmp_path / "echo.gif", frames=5, writer=PillowWriter(fps=5))
     assert path.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["echo.gif"]
+
+
+def _toy_trace():
+    import jax
+
+    from rhel.physics import random_params
+    from rhel.physics.toy import echo_of, make_task
+
+    task = make_task(jax.random.key(0), horizon=5.0, steps=50)
+    return task, echo_of(task, random_params(jax.random.key(1), 6))
+
+
+def test_figures_are_readable_by_others(tmp_path):
+    """The atomic write goes through mkstemp (mode 0600); the figure must get the umask's usual mode."""
+    import os
+    import stat
+
+    from rhel.physics.render import loss_figure
+
+    old = os.umask(0o022)
+    try:
+        path = loss_figure({"RHEL": [1.0, 0.1]}, tmp_path / "loss.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_gradient_figure_names_its_axes_and_curves(tmp_path, monkeypatch):
+    """Every curve of gradient.png says which parameter it is, and both panels have a y-axis label."""
+    from rhel.physics import render
+
+    task, trace = _toy_trace()
+    figures = []
+    saved = render._save
+    monkeypatch.setattr(render, "_save", lambda fig, path: (figures.append(fig), saved(fig, path))[1])
+    render.gradient_figure(task, trace, tmp_path / "gradient.png", reference=trace.grad_params)
+    (fig,) = figures
+    springs, couplings = fig.axes
+    for ax, count in ((springs, 6), (couplings, 15)):
+        assert ax.get_ylabel() and ax.get_xlabel()
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert len(labels) == count + 1 and "BPTT total" in labels
+        colours = {tuple(line.get_color()) for line in ax.get_lines()[:count]}
+        assert len(colours) == count  # no two curves share a colour
+    assert "k1" in [t.get_text() for t in springs.get_legend().get_texts()]
+    assert "c14" in [t.get_text() for t in couplings.get_legend().get_texts()]

@@ -27,13 +27,25 @@ def _pyplot():
     return plt
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` then move the result to ``path``."""
+    """Call ``write(tmp_path)`` then move the result to ``path``.
+
+    ``mkstemp`` creates its file with mode 0600 whatever the umask; the result gets the mode an ordinary
+    ``open`` would have given it (0666 minus the umask), so that the figures are readable by whoever may
+    read other files in the folder.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -100,17 +112,27 @@ def gradient_figure(task: ToyTask, trace: EchoTrace, path: Path, *, reference=No
     """
     plt = _pyplot()
     s = task.horizon - np.asarray(task.times)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, name in zip(axes, ("springs", "couplings")):
+    n = task.system.size
+    rows, cols = np.triu_indices(n, k=1)
+    names = {
+        "springs": [f"k{i + 1}" for i in range(n)],
+        "couplings": [f"c{i + 1}{j + 1}" if n < 10 else f"c{i + 1},{j + 1}" for i, j in zip(rows, cols)],
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    for ax, name, symbol in zip(axes, ("springs", "couplings"), ("k̂", "ĉ")):
         partial = np.asarray(getattr(trace.partial_grad, name))
+        # tab20 (not the 10-colour default cycle) so that the 15 couplings of six oscillators differ
+        colours = plt.get_cmap("tab20" if partial.shape[1] > 10 else "tab10").colors
         for j in range(partial.shape[1]):
-            ax.plot(s, partial[:, j], lw=1)
+            ax.plot(s, partial[:, j], lw=1, color=colours[j % len(colours)], label=names[name][j])
         if reference is not None:
             total = np.asarray(getattr(reference, name))
             ax.plot(np.full_like(total, s[0]), total, "kx", ms=6, label="BPTT total")
-            ax.legend(fontsize=8)
+        ax.legend(fontsize=7, ncol=3 if partial.shape[1] > 8 else 2, loc="best")
         ax.set_xlabel("echo time s = T − t")
-        ax.set_title(f"∂L/∂{name} accumulating during the echo")
+        ax.set_ylabel(f"∂L/∂{symbol} accumulated so far")
+        ax.set_title(f"∂L/∂{name} accumulating during the echo\n(raw parameters, through the softplus)",
+                     fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
