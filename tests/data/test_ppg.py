@@ -143,21 +143,33 @@ def test_corrupted_cache_names_the_file(prepared, tmp_path):
         data.load("PPG-DaLiA", seed=0, cache_dir=cache)
 
 
-def test_nan_is_reported_with_its_subject_or_imputed(tmp_path):
+def test_nan_is_reported_with_its_subject_entry_and_index_or_imputed(tmp_path):
     rng = np.random.default_rng(1)
     src = tmp_path / "PPG_FieldStudy"
     for i in ppg.SUBJECTS:
         write_subject(src / f"S{i}" / f"S{i}.pkl", 2_600 if i == 1 else 10, rng)
     raw = _raw(src, 4)
-    raw["signal"]["wrist"]["BVP"][5, 0] = np.nan
+    raw["signal"]["wrist"]["BVP"][500, 0] = np.nan
+    raw["signal"]["wrist"]["ACC"][40, 1] = np.inf  # 32 Hz: two 64-Hz steps, one value of the file
+    raw["label"][3] = np.nan  # one label: 128 steps of the converted recording
     with open(src / "S4" / "S4.pkl", "wb") as f:
         pickle.dump(raw, f, protocol=2)
     cache = tmp_path / "cache"
     data.prepare("PPG-DaLiA", source=src, cache_dir=cache)
-    with pytest.raises(DatasetError, match=r"subject S4: 1 NaN/Inf.*impute"):
+    with pytest.raises(DatasetError) as e:
         data.load("PPG-DaLiA", seed=0, cache_dir=cache)
+    msg = str(e.value)
+    assert "subject S4 (S4.pkl): 3 NaN/Inf values" in msg and "impute=True" in msg
+    assert "signal/wrist/ACC[:, 1] at index 40;" in msg and "signal/wrist/BVP at index 500;" in msg
+    assert "label at index 3 " in msg
     fixed = data.load("PPG-DaLiA", seed=0, cache_dir=cache, impute=True)
-    assert fixed.meta["imputed_values"] == 1 and np.isfinite(fixed.train.x).all()
+    assert fixed.meta["imputed_values"] == 3 and np.isfinite(fixed.train.x).all()
+    labels = np.concatenate([np.full(3, raw["label"][0]), raw["label"]]).astype(np.float32)
+    signal = np.zeros((len(labels) * 128, 6), np.float32)
+    signal[500, 3], signal[80:82, 1] = np.nan, np.inf
+    x, y, n = ppg._finite(4, signal, labels, impute=True)
+    assert n == 3 and x[500, 3] == 0.0 and np.all(x[80:82, 1] == 0.0)
+    assert y[6] == pytest.approx((labels[5] + labels[7]) / 2)
 
 
 def test_official_split_is_refused(prepared):

@@ -13,6 +13,8 @@ label are min-max scaled to [−1, 1] with the minimum and maximum of that subje
 (the reference leaks the validation and test portions into them); val/test values may fall outside [−1, 1].
 Windows of 49,920 samples with stride 4,992 are cut inside each portion, with the 390 labels they contain
 (targets at steps 127, 255, ...). The seeded layouts and all scaling statistics are recorded in ``meta``.
+NaN/Inf in a recording is refused with the subject, the file entry and the index into it, or (``impute``)
+filled by linear interpolation in time.
 
 Pickles can run code when loaded: only point ``--source`` at the files of the official PPG-DaLiA archive.
 """
@@ -38,6 +40,9 @@ OUTPUT_STEP = 128
 LABEL_PAD = 3
 GROUPS = {"ACC": slice(0, 3), "BVP": slice(3, 4), "EDA": slice(4, 5), "TEMP": slice(5, 6)}
 CHANNELS = 6
+#: the subject file's entry behind each input channel, and how many 64-Hz steps repeat one of its samples
+_ENTRIES = (("signal/wrist/ACC[:, 0]", 2), ("signal/wrist/ACC[:, 1]", 2), ("signal/wrist/ACC[:, 2]", 2),
+            ("signal/wrist/BVP", 1), ("signal/wrist/EDA", 16), ("signal/wrist/TEMP", 16))
 URL = "https://archive.ics.uci.edu/dataset/495/ppg+dalia"
 #: (train, val, test) portions as fractions of each recording; the seed picks one layout per subject.
 LAYOUTS = (
@@ -149,6 +154,50 @@ def _read_cache(cache: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         ) from None
 
 
+def nonfinite(signal: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Where a converted recording holds NaN/Inf, as indices into the subject file's own arrays.
+
+    Keys are the file's entries ("signal/wrist/ACC[:, 0]", ..., "signal/wrist/TEMP", "label"); the indices count
+    samples at the entry's own rate (ACC 32 Hz, BVP 64 Hz, EDA/TEMP 4 Hz; labels every 2 s), so that a value
+    repeated to 64 Hz, or the first label copied in front, is reported once.
+    """
+    out = {}
+    for c, (entry, factor) in enumerate(_ENTRIES):
+        steps = np.flatnonzero(~np.isfinite(signal[:, c]))
+        if steps.size:
+            out[entry] = np.unique(steps // factor)
+    steps = np.flatnonzero(~np.isfinite(labels))
+    if steps.size:
+        out["label"] = np.unique(np.maximum(steps - LABEL_PAD, 0))
+    return out
+
+
+def _finite(subject: int, signal: np.ndarray, labels: np.ndarray, impute: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Refuse NaN/Inf in one subject's recording, naming the file entries and sample indices, or impute them.
+
+    Imputation interpolates linearly in time (:func:`rhel.data.preprocess.check_finite`). Returns the signal, the
+    labels and the number of file values that were not finite.
+    """
+    bad = nonfinite(signal, labels)
+    if not bad:
+        return signal, labels, 0
+    count = int(sum(v.size for v in bad.values()))
+    if not impute:
+        def shown(v: np.ndarray) -> str:
+            return ", ".join(str(int(k)) for k in v[:5]) + (" ..." if v.size > 5 else "")
+
+        where = "; ".join(f"{entry} at index {shown(v)}" for entry, v in bad.items())
+        raise DatasetError(
+            f"{NAME} subject S{subject} (S{subject}.pkl): {count} NaN/Inf values: {where} (indices into the file's "
+            f"arrays). Pass impute=True (CLI: --impute) to fill them by linear interpolation in time, or extract "
+            f"the file again from the archive ({URL})."
+        )
+    ones = np.ones((1, len(signal)), bool)
+    signal = pp.check_finite(signal[None], ones, impute=True, what=f"S{subject}")[0][0]
+    labels = pp.check_finite(labels[None, :, None], ones[:, : len(labels)], impute=True, what=f"S{subject}")[0][0, :, 0]
+    return signal, labels, count
+
+
 def _scale(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (2.0 * (v - lo) / ((hi - lo) or 1.0) - 1.0).astype(np.float32)
 
@@ -177,11 +226,7 @@ def load_ppg(*, seed: int, split: str, time_channel: bool, cache: Path, impute: 
                   "layouts": {}, "scaling": {}, "windows": {}, "imputed_values": 0,
                   "scaling_from": "each subject's training portion only"}
     for (i, (signal, labels)), layout in zip(subjects.items(), layouts):
-        what = f"{NAME} subject S{i}"
-        full = np.concatenate([signal, np.repeat(labels, OUTPUT_STEP)[:, None]], axis=1)
-        full, n_imp = pp.check_finite(full[None], np.ones(full.shape[:1], bool)[None], impute=impute, what=what,
-                                      order="in the recording's signal or labels")
-        signal, labels = full[0, :, :CHANNELS], full[0, ::OUTPUT_STEP, CHANNELS]
+        signal, labels, n_imp = _finite(i, signal, labels, impute)
         meta["imputed_values"] += n_imp
         parts = _portions(signal, labels, int(layout))
         train_x, train_y = parts["train"]
