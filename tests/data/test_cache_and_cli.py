@@ -65,6 +65,21 @@ def test_data_info_and_prepare(capsys, tmp_path, monkeypatch):
     assert (tmp_path / "c" / "uea" / "BasicMotions.npz").is_file()
 
 
+def test_data_info_text_is_readable_and_json_is_json(capsys, tmp_path):
+    cache = ["--cache-dir", str(tmp_path)]
+    assert main(["data", "info", "JapaneseVowels", *cache]) == 0
+    out = capsys.readouterr().out
+    assert "indices: {" not in out and len(out) < 2_000, out  # 640 split indices belong to --json
+    assert "variable length 7-29" in out and "class_counts" in out
+    assert main(["data", "info", "MotorImagery", *cache]) == 0
+    out = capsys.readouterr().out
+    assert not out.lstrip().startswith("{")
+    assert "length 3000, 64 channels, 2 classes" in out and "rhel data prepare MotorImagery" in out
+    assert main(["data", "info", "MotorImagery", "--json", *cache]) == 0
+    out = json.loads(capsys.readouterr().out)  # nothing but JSON, also when not cached
+    assert out["cached"] is False and out["spec"]["length"] == 3000
+
+
 def test_cli_errors_are_one_clean_line(capsys, tmp_path):
     assert main(["data", "info", "NoSuchSet", "--cache-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err

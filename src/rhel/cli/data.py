@@ -56,8 +56,15 @@ def run(args: argparse.Namespace) -> int:
     row = {k: getattr(spec, k) for k in ("name", "kind", "task", "length", "channels", "num_classes", "source",
                                          "description")}
     if spec.kind != "synthetic" and not data.is_cached(spec, args.cache_dir):
-        print(json.dumps({"spec": row, "cached": False, "cache": str(cache)}, indent=2))
-        print(f"not cached: `rhel data prepare {spec.name}` downloads or converts it into {cache}")
+        hint = f"`rhel data prepare {spec.name}` downloads or converts it into {cache}"
+        if args.json:
+            print(json.dumps({"spec": row, "cached": False, "cache": str(cache), "hint": hint}, indent=2))
+            return 0
+        shape = (f", length {spec.length}, {spec.channels} channels" if spec.length else "") + (
+            f", {spec.num_classes} classes" if spec.num_classes else "")
+        print(f"{spec.name}: {spec.kind} {spec.task}{shape}" + (f" ({spec.description})" if spec.description else ""))
+        print(f"source: {spec.source}")
+        print(f"not cached: {hint}")
         return 0
     kwargs = {"length": args.length, "size": args.size} if spec.kind == "synthetic" else {}
     splits = data.load(spec.name, seed=args.seed, split=args.split, time_channel=args.time_channel,
@@ -75,10 +82,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"source: {i.source}")
     for k, v in out["shapes"].items():
         print(f"  {k:5s} x {tuple(v['x'])}  y {tuple(v['y'])}")
-    skip = {"scaling", "layouts", "windows", "source"}
+    lengths = [getattr(splits, k).mask.sum(axis=1) for k in ("train", "val", "test") if len(getattr(splits, k))]
+    shortest = min(int(v.min()) for v in lengths)
+    if shortest < i.length:
+        print(f"  variable length {shortest}-{i.length}: zero-padded at the end, mask False at the padding")
+    skip = {"scaling", "layouts", "windows", "source", "indices"}  # long: shown by --json
     for k, v in splits.meta.items():
         if k not in skip:
             print(f"  {k}: {v}")
+    hidden = [k for k in ("indices", "scaling", "layouts") if k in splits.meta]
+    if hidden:
+        print(f"  ({', '.join(hidden)}: see --json)")
     return 0
 
 
