@@ -77,3 +77,60 @@ def test_distributed_flags_are_checked():
         initialize_distributed(None, 2, 0)
     with pytest.raises(RHELError, match="--num-processes"):
         initialize_distributed("localhost:1234", None, None)
+
+
+MULTIHOST = textwrap.dedent(
+    """
+    import io, json, sys
+    import jax
+    port, pid, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    from rhel.training.parallel import initialize_distributed
+    initialize_distributed(f"localhost:{port}", 2, pid)
+    assert (jax.process_count(), len(jax.devices()), len(jax.local_devices())) == (2, 2, 1)
+    from rhel.training.config import TrainConfig
+    from rhel.training.trainer import train_run
+    cfg = TrainConfig(**json.loads(sys.argv[4]))
+    res = train_run(cfg, 7, out, stream=io.StringIO())
+    print(json.dumps({k: res[k] for k in ("test_loss", "test_metric", "best_val_metric", "devices", "processes")}))
+    """
+)
+
+
+def test_two_processes_through_jax_distributed_match_one_device(tmp_path):
+    """Two hosts (here: two processes with one CPU device each) train and evaluate like one device."""
+    import io
+    import socket
+
+    from rhel.training.config import TrainConfig
+    from rhel.training.parallel import DataParallel
+    from rhel.training.trainer import train_run
+
+    import jax
+
+    cfg = TrainConfig(dataset="JapaneseVowels", model="linear", gradient="bptt", seeds=(7,), steps=2,
+                      eval_every=2, batch_size=32, eval_batch_size=96, lr=3e-3, blocks=1, hidden=16,
+                      state_size=8)
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    procs = [subprocess.Popen([sys.executable, "-c", MULTIHOST, str(port), str(pid), str(tmp_path / "two"),
+                               json.dumps(cfg.to_dict())], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for pid in (0, 1)]
+    outs = []
+    try:
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err[-3000:]
+            outs.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    one = train_run(cfg, 7, tmp_path / "one", parallel=DataParallel(jax.devices()[:1]), stream=io.StringIO())
+    for two in outs:
+        assert (two["devices"], two["processes"]) == (2, 2)
+        assert two["test_loss"] == pytest.approx(one["test_loss"], rel=1e-4)
+        assert two["test_metric"] == pytest.approx(one["test_metric"], abs=1.01 / 96)
+    assert (tmp_path / "two" / "JapaneseVowels" / "linear" / "bptt" / "seed7" / "results.json").exists()

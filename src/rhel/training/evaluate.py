@@ -26,6 +26,19 @@ def is_improvement(new: float, best: float | None, task: str) -> bool:
     return new > best if higher_is_better(task) else new < best
 
 
+def _to_host(out) -> np.ndarray:
+    """The whole (global) prediction array on this host, in float64.
+
+    On several hosts the predictions of a batch split across processes span devices this process cannot
+    read; they are gathered from every process first (all processes evaluate the same chunks in step).
+    """
+    if not getattr(out, "is_fully_addressable", True) and not getattr(out, "is_fully_replicated", False):
+        from jax.experimental import multihost_utils
+
+        out = multihost_utils.process_allgather(out, tiled=True)
+    return np.asarray(out, dtype=np.float64)
+
+
 def evaluate(
     predict: Callable, data, *, task: str, batch_size: int, place: Callable, dtype
 ) -> tuple[float, float]:
@@ -45,7 +58,7 @@ def evaluate(
         pad = batch_size - len(idx)
         full = np.concatenate([idx, np.full(pad, idx[0])]) if pad else idx
         x, mask = place(np.asarray(data.x[full], dtype=dtype), np.asarray(data.mask[full]))
-        outs.append(np.asarray(predict(x, mask), dtype=np.float64)[: len(idx)])
+        outs.append(_to_host(predict(x, mask))[: len(idx)])
     pred = np.concatenate(outs)
     y = np.asarray(data.y)
     if task == "classification":
