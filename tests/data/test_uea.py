@@ -214,6 +214,9 @@ def test_not_cached_and_not_downloadable(cache, monkeypatch):
         data.load("EigenWorms", seed=0, cache_dir=cache)
     msg = str(e.value)
     assert "timeseriesclassification.com" in msg and "EigenWorms.zip" in msg
+    from aeon.datasets.tsc_datasets import tsc_zenodo
+
+    assert f"https://zenodo.org/records/{tsc_zenodo['EigenWorms']}" in msg  # where aeon itself downloads from
     assert str(cache / "uea" / "EigenWorms" / "EigenWorms_TRAIN.ts") in msg and "rhel data prepare EigenWorms" in msg
     # nothing half-written is left under the final name
     assert not (cache / "uea" / "EigenWorms").exists() and list((cache / "uea").iterdir()) == []

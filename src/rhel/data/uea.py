@@ -31,6 +31,7 @@ from rhel.errors import DatasetError
 
 ARCHIVE_URL = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"
 ARCHIVE_PAGE = "https://www.timeseriesclassification.com/dataset.php"
+ZENODO_URL = "https://zenodo.org/records/{record}"
 VAL_FRACTION_OFFICIAL = 0.15
 _NPZ_KEYS = ("x", "mask", "labels", "origin", "source")
 
@@ -70,11 +71,24 @@ def is_cached(name: str, cache: Path) -> bool:
     return npz_path(name, cache).is_file() or _has_files(cache / "uea" / name, name)
 
 
+def zenodo_url(name: str) -> str | None:
+    """The Zenodo record aeon downloads NAME from (``aeon.datasets.tsc_datasets.tsc_zenodo``), if it lists one."""
+    try:
+        from aeon.datasets.tsc_datasets import tsc_zenodo
+    except ImportError:
+        return None
+    record = tsc_zenodo.get(name)
+    return None if record is None else ZENODO_URL.format(record=record)
+
+
 def _missing_message(name: str, cache: Path, reason: str) -> str:
     target = cache / "uea" / name
+    zenodo = zenodo_url(name)
+    also = f" or the Zenodo record aeon downloads from, {zenodo}" if zenodo else ""
     return (
         f"UEA/UCR set {name!r} is neither in the cache nor shipped with aeon, and could not be downloaded "
-        f"({reason}). Get it from {ARCHIVE_URL.format(name=name)} (archive page: {ARCHIVE_PAGE}), unzip it so that "
+        f"({reason}). Get it from {ARCHIVE_URL.format(name=name)}{also} (archive page: {ARCHIVE_PAGE}), "
+        f"unzip it so that "
         f"{target / f'{name}_TRAIN.ts'} and {target / f'{name}_TEST.ts'} exist, or run "
         f"`rhel data prepare {name} --source /path/to/unzipped/{name}` (set the cache with --cache-dir or $RHEL_DATA)."
     )
