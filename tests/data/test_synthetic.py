@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rhel import data
+from rhel.data import preprocess as pp
 from rhel.data import synthetic
 from rhel.errors import DatasetError
 
@@ -88,6 +89,16 @@ def test_generation_time_is_linear_in_length(name):
 
     short, long = cpu(LONG // 4), cpu(LONG)
     assert 2.5 < long / short < 6.5, (short, long)  # 4 × the length: 4 × the time
+
+
+def test_smallest_size_leaves_no_split_empty():
+    tiny = data.load("adding", seed=0, length=10, size=3)  # size 3 is accepted: each split gets one sequence
+    assert tiny.meta["sizes"] == {"train": 1, "val": 1, "test": 1}
+    for n in range(3, 40):
+        sizes = [len(p) for p in pp.random_split(n, seed=n)]
+        assert min(sizes) >= 1 and sum(sizes) == n
+        if n >= 4:  # the paper's ⌊0.7n⌋ / ⌊0.15n⌋ / rest, unchanged
+            assert sizes[:2] == [int(0.7 * n), max(int(0.15 * n), 1)]
 
 
 def test_time_channel_and_bad_lengths():

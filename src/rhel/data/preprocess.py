@@ -34,12 +34,16 @@ def pad_series(series: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def random_split(n: int, seed: int, fractions: tuple[float, float, float] = FRACTIONS) -> tuple[np.ndarray, ...]:
-    """Disjoint sorted index arrays (train, val, test) of sizes ⌊0.7n⌋, ⌊0.15n⌋ and the rest, from ``seed``."""
+    """Disjoint sorted index arrays (train, val, test) of sizes ⌊0.7n⌋, ⌊0.15n⌋ and the rest, from ``seed``.
+
+    Validation and test always get at least one sample (taken from train when n is tiny: n = 3 gives 1/1/1).
+    """
     if n < 3:
         raise DatasetError(f"cannot split {n} samples into train/val/test; the data set needs at least 3.")
     perm = np.random.default_rng(int(seed)).permutation(n)
-    n_train, n_val = int(fractions[0] * n), int(fractions[1] * n)
-    n_val = max(n_val, 1)
+    n_val = max(int(fractions[1] * n), 1)
+    n_test = max(n - int(fractions[0] * n) - n_val, 1)
+    n_train = n - n_val - n_test
     parts = perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
     return tuple(np.sort(p) for p in parts)
 
