@@ -101,3 +101,141 @@ def test_x64_runs_in_float64_and_restores_the_setting(tmp_path, x64):
                     stream=io.StringIO())
     assert res["dtype"] == "float64" and res["config"]["x64"] is True
     assert jax.config.jax_enable_x64 is False
+
+
+def test_the_test_score_is_that_of_the_best_validation_checkpoint(tmp_path, monkeypatch):
+    """Validation peaks at step 8 (the tie at step 12 is not an improvement): the reported test score is
+    the best checkpoint's, not the last one's."""
+    import jax.numpy as jnp
+
+    from rhel.training.checkpoint import load_checkpoint
+    from rhel.training.evaluate import evaluate
+    from rhel.training.parallel import DataParallel
+
+    scripted = iter([0.3, 0.6, 0.6, 0.4])  # validations at steps 4, 8, 12, 16
+
+    def fake(predict, data, **kw):
+        v = next(scripted, None)
+        return (1.0, v) if v is not None else evaluate(predict, data, **kw)  # the 5th call: the test set
+
+    monkeypatch.setattr(trainer, "evaluate", fake)
+    res = train_run(TINY, 7, tmp_path, stream=io.StringIO())
+    assert res["best_step"] == 8 and res["best_val_metric"] == 0.6 and res["steps_done"] == 16
+    folder = run_dir(tmp_path, TINY, 7)
+    assert read_header(folder / "best.ckpt")["step"] == 8 and read_header(folder / LAST)["step"] == 16
+
+    splits = trainer.load_splits(TINY, 7)
+    like = trainer._fresh_state(TINY, 7, splits, trainer._adam(TINY.lr), jnp.float32)
+    predict = trainer.make_predict()
+
+    def test_score(name):
+        s, _ = load_checkpoint(folder / name, like)
+        return evaluate(lambda x, m: predict(s.model, s.bn_state, x, m), splits.test, task="classification",
+                        batch_size=TINY.eval_batch_size, place=DataParallel().batch, dtype=np.dtype("float32"))
+
+    best, last = test_score("best.ckpt"), test_score(LAST)
+    assert (res["test_loss"], res["test_metric"]) == best
+    assert res["test_loss"] != last[0]
+
+
+def test_evaluation_covers_every_sample_in_fixed_size_chunks():
+    """No dropped last batch: 10 samples in chunks of 4 are all scored, and every chunk has 4 rows."""
+    from types import SimpleNamespace
+
+    from rhel.training.evaluate import evaluate
+
+    x = np.arange(10, dtype=np.float32)[:, None, None]
+    shapes = []
+
+    def predict_class(x, m):  # predicts class int(x) % 3 with probability ~1
+        shapes.append(x.shape[0])
+        logp = np.full((len(x), 3), -20.0)
+        logp[np.arange(len(x)), x[:, 0, 0].astype(int) % 3] = 0.0
+        return logp
+
+    y = np.arange(10) % 3
+    y[9] = (y[9] + 1) % 3  # only the very last sample (in the partial chunk) is wrong
+    data = SimpleNamespace(x=x, y=y, mask=np.ones((10, 1), bool))
+    loss, acc = evaluate(predict_class, data, task="classification", batch_size=4, place=lambda *a: a,
+                         dtype=np.float32)
+    assert acc == pytest.approx(0.9) and loss == pytest.approx(2.0) and shapes == [4, 4, 4]
+
+    yr = x[:, :1, :] + 1.0
+    yr[9] += 2.0  # last sample: error 3, the others 1
+    mse, mse2 = evaluate(lambda x, m: x[:, :1, :], SimpleNamespace(x=x, y=yr, mask=data.mask),
+                         task="regression", batch_size=4, place=lambda *a: a, dtype=np.float32)
+    assert mse == mse2 == pytest.approx((9 * 1 + 9) / 10)
+
+
+def test_every_config_field_reaches_its_consumer(tmp_path, monkeypatch):
+    """Data, model, gradient method, optimiser, batching, evaluation and checkpoint fields are all used."""
+    import rhel
+    import rhel.model
+
+    seen = {"steps": [], "batch": [], "eval_batch": [], "saves": []}
+    real_load, real_make = rhel.data.load, rhel.model.make_hssm
+
+    def load(name, **kw):
+        seen["load"] = dict(name=name, **kw)
+        return real_load(name, **{**kw, "length": None})  # length: synthetic tasks only
+
+    def make_hssm(unit, **kw):
+        seen["model"] = dict(unit=unit, **kw)
+        return real_make(unit, **{**kw, "output_step": None})  # classification here
+
+    def make_train_step(optimizer, gradient):
+        seen["gradient"] = gradient
+
+        def step(state, x, y, mask, k):
+            seen["steps"].append(int(k))
+            seen["batch"].append(x.shape[0])
+            return state, 1.0, 0.5, True
+
+        return step
+
+    def adam(lr):
+        seen["lr"] = lr
+        import optax
+
+        return optax.adam(lr)
+
+    def evaluate(predict, data, **kw):
+        seen["eval_batch"].append(kw["batch_size"])
+        return 1.0, 0.5  # every validation ties: early stopping after `patience` of them
+
+    real_save = trainer.save_checkpoint
+
+    def save(path, state, header):
+        seen["saves"].append((path.name, header["step"]))
+        return real_save(path, state, header)
+
+    monkeypatch.setattr(rhel.data, "load", load)
+    monkeypatch.setattr(rhel.model, "make_hssm", make_hssm)
+    monkeypatch.setattr(trainer, "make_train_step", make_train_step)
+    monkeypatch.setattr(trainer, "_adam", adam)
+    monkeypatch.setattr(trainer, "evaluate", evaluate)
+    monkeypatch.setattr(trainer, "save_checkpoint", save)
+    cfg = TrainConfig(dataset="JapaneseVowels", model="linear", gradient="rhel", seeds=(11,), steps=100,
+                      eval_every=5, patience=2, batch_size=20, eval_batch_size=13, lr=0.0123, blocks=3,
+                      hidden=24, state_size=12, dropout=0.2, time_channel=True, length=77, output_step=9,
+                      epsilon=0.03, nudge="absolute", split="official", impute=True, x64=True,
+                      checkpoint_every=2, unit={"complex_weights": False})
+    res = train_run(cfg, 11, tmp_path, stream=io.StringIO())
+    assert seen["load"] == dict(name="JapaneseVowels", seed=11, split="official", time_channel=True, length=77,
+                                impute=True)
+    m = seen["model"]
+    assert (m["unit"], m["hidden"], m["state_size"], m["blocks"], m["output_step"], m["dropout"]) == \
+        ("linear", 24, 12, 3, 9, 0.2)
+    assert m["complex_weights"] is False and np.dtype(m["dtype"]) == np.float64
+    g = seen["gradient"]
+    assert isinstance(g, rhel.RHEL) and (g.epsilon, g.nudge) == (0.03, "absolute")
+    assert seen["lr"] == 0.0123
+    assert seen["steps"] == list(range(15))  # early stop after 3 validations (patience 2)
+    n = res["sizes"]["train"]
+    per_epoch = -(-n // 20)
+    assert n % 20 and per_epoch < 15  # the first epoch ends with a partial batch, which is trained on
+    assert seen["batch"][:per_epoch] == [20] * (per_epoch - 1) + [n % 20]
+    assert res["steps_done"] == 15 and res["stopped_early"] and res["best_step"] == 5
+    assert set(seen["eval_batch"]) == {13}
+    assert ("last.ckpt", 2) in seen["saves"] and ("last.ckpt", 4) in seen["saves"]
+    assert res["dtype"] == "float64" and res["config"] == cfg.to_dict()
