@@ -82,6 +82,10 @@ def test_first_window_matches_the_source_scaled_by_training_stats(splits, ppg_so
     acc = np.repeat(raw["signal"]["wrist"]["ACC"], 2, axis=0)[a * 128 : b * 128]
     expect_acc = 2 * (acc[:49_920] - acc.min()) / (acc.max() - acc.min()) - 1
     np.testing.assert_allclose(splits.train.x[0, :, :3], expect_acc, atol=1e-5)
+    for c, entry in ((4, "EDA"), (5, "TEMP")):  # 4 Hz, each sample repeated 16 times to 64 Hz
+        v = np.repeat(raw["signal"]["wrist"][entry][:, 0], 16)[a * 128 : b * 128]
+        np.testing.assert_allclose(splits.train.x[0, :, c], 2 * (v[:49_920] - v.min()) / (v.max() - v.min()) - 1,
+                                   atol=1e-5)
     assert splits.train.x.min() >= -1 - 1e-6 and splits.train.x.max() <= 1 + 1e-6
 
 
