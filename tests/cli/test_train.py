@@ -67,6 +67,19 @@ def test_usage_errors(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+def test_boolean_fields_of_a_config_file_can_be_switched_off(tmp_path, capsys):
+    (tmp_path / "c.json").write_text(json.dumps({"dataset": "GunPoint", "x64": True, "time_channel": True}))
+    assert main(["train", "--config", str(tmp_path / "c.json"), "--print-config"]) == 0
+    c = json.loads(capsys.readouterr().out)
+    assert (c["x64"], c["time_channel"]) == (True, True)
+    assert main(["train", "--config", str(tmp_path / "c.json"), "--no-x64", "--no-time-channel",
+                 "--print-config"]) == 0
+    c = json.loads(capsys.readouterr().out)
+    assert (c["x64"], c["time_channel"]) == (False, False)
+    assert main(["train", "--dataset", "GunPoint", "--x64", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["x64"] is True
+
+
 def test_bad_values_are_one_line_errors(tmp_path, capsys):
     assert main(["train", "--steps", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

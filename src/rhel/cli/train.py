@@ -51,11 +51,8 @@ def add_config_flags(parser: argparse.ArgumentParser, *, only: typing.Iterable[s
         flag = FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
         kw: dict = dict(dest=name, default=None, help=help_)
         origin, args = typing.get_origin(tp), typing.get_args(tp)
-        if tp is bool:
-            kw["action"] = argparse.BooleanOptionalAction if name != "x64" else "store_const"
-            if name == "x64":
-                kw["const"] = True
-                kw["help"] = help_ + " (a float64 run)"
+        if tp is bool:  # --flag / --no-flag, so a config file's true can be overridden too
+            kw["action"] = argparse.BooleanOptionalAction
         elif origin is typing.Literal:
             kw["choices"] = list(args)
         elif origin is tuple:
