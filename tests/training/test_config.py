@@ -57,6 +57,8 @@ def test_overrides_take_precedence_and_are_checked(tmp_path):
         ({"x64": "yes"}, ["'x64'", "true/false"]),
         ({"model": "lstm"}, ["'model'", "'linear'"]),
         ({"seeds": [1, 1]}, ["'seeds'", "repeats"]),
+        ({"seeds": [2**32 + 1]}, ["'seeds'", "[0, 2**32)"]),
+        ({"seeds": [-1]}, ["'seeds'", "[0, 2**32)"]),
         ({"steps": 0}, ["'steps'", "> 0"]),
         ({"dropout": 1.5}, ["'dropout'"]),
     ],

@@ -45,7 +45,8 @@ class TrainConfig:
     state_size: int = _field(16, "number of oscillators P of each HRU")
     dropout: float = _field(0.05, "dropout rate in each block")
     time_channel: bool = _field(False, "append a normalised time channel to the inputs")
-    length: int | None = _field(None, "crop or resample sequences to this length (null: as stored)")
+    length: int | None = _field(None, "sequence length of the synthetic tasks (null: their default; real "
+                                "data sets keep their stored length)")
     output_step: int | None = _field(None, "regression: one output every N steps (null: classification)")
     epsilon: float = _field(0.1, "RHEL nudge strength ε")
     nudge: Literal["relative", "absolute"] = _field("relative", "RHEL nudge convention")
@@ -184,6 +185,10 @@ def _check_ranges(c: TrainConfig) -> None:
         raise RHELError(f"config field 'dropout' = {c.dropout} must be in [0, 1).")
     if not (c.epsilon > 0 and c.epsilon < float("inf")):
         raise RHELError(f"config field 'epsilon' = {c.epsilon} must be a finite number > 0 (the paper: 0.1).")
+    bad = [s for s in c.seeds if not 0 <= s < 2**32]
+    if bad:
+        raise RHELError(f"config field 'seeds' holds {bad}: seeds must be integers in [0, 2**32) (larger ones "
+                        "would wrap around in JAX's 32-bit PRNG key and repeat another seed's run).")
     if len(set(c.seeds)) != len(c.seeds):
         raise RHELError(f"config field 'seeds' = {list(c.seeds)} repeats a seed; list each seed once.")
 
