@@ -239,3 +239,16 @@ def test_every_config_field_reaches_its_consumer(tmp_path, monkeypatch):
     assert set(seen["eval_batch"]) == {13}
     assert ("last.ckpt", 2) in seen["saves"] and ("last.ckpt", 4) in seen["saves"]
     assert res["dtype"] == "float64" and res["config"] == cfg.to_dict()
+
+
+def test_resuming_a_finished_run_with_another_config_is_an_error(tmp_path):
+    """--resume keeps a finished run only if it was trained with the same config (not silently another's)."""
+    from rhel.training.results import write_results
+
+    folder = run_dir(tmp_path, TINY, 7)
+    finished = {"seed": 7, "test_metric": 0.5, "config": TINY.to_dict()}
+    write_results(folder, finished)
+    assert train_run(TINY, 7, tmp_path, resume=True) == finished
+    assert train_run(TINY.replace(steps=32, patience=3), 7, tmp_path, resume=True) == finished
+    with pytest.raises(RHELError, match="differs in lr"):
+        train_run(TINY.replace(lr=1e-3), 7, tmp_path, resume=True)

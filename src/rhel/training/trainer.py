@@ -234,7 +234,9 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
     label = f"{config.dataset} {config.model} {config.gradient} seed {seed}"
     if (folder / "results.json").exists():
         if resume:
-            return read_results(folder / "results.json")
+            finished = read_results(folder / "results.json")
+            _check_resumable(finished.get("config", {}), config, folder)  # not another config's results
+            return finished
         raise RHELError(f"{str(folder)!r} already holds a finished run; pass --resume to keep it, or choose "
                         "another --out folder (nothing is overwritten).")
     has_ckpt = (folder / LAST).exists()
