@@ -60,3 +60,12 @@ def test_no_runs_and_duplicate_runs_are_errors(tmp_path):
     fake_runs(tmp_path / "runs", {("GunPoint", "linear", "rhel", "classification"): [0.8]})
     with pytest.raises(RHELError, match="two runs"):
         write_report([tmp_path / "runs", tmp_path / "runs" / "GunPoint"], tmp_path / "rep")
+
+
+def test_columns_follow_the_papers_order(tmp_path):
+    fake_runs(tmp_path / "runs", {(d, "linear", "rhel", "classification"): [0.5]
+                                  for d in ("Heartbeat", "EigenWorms", "GunPoint", "SelfRegulationSCP1")})
+    md = write_report([tmp_path / "runs"], tmp_path / "rep")["markdown"]
+    head = next(l for l in md.splitlines() if l.startswith("| method"))
+    assert [c.strip() for c in head.strip("|").split("|")] == [
+        "method", "EigenWorms", "SelfRegulationSCP1", "Heartbeat", "GunPoint", "Avg"]

@@ -28,6 +28,13 @@ from rhel.training.atomic import atomic_write, atomic_write_text
 from rhel.training.results import METRICS, RESULTS, read_metrics
 
 METHOD_ORDER = [("linear", "bptt"), ("linear", "rhel"), ("nonlinear", "bptt"), ("nonlinear", "rhel")]
+#: The paper's column order (RHEL-SPEC §6); other data sets follow, alphabetically.
+DATASET_ORDER = ["EigenWorms", "SelfRegulationSCP1", "SelfRegulationSCP2", "EthanolConcentration", "Heartbeat",
+                 "MotorImagery", "PPG-DaLiA"]
+
+
+def _dataset_key(name: str):
+    return (DATASET_ORDER.index(name), "") if name in DATASET_ORDER else (len(DATASET_ORDER), name)
 
 
 def collect(paths: list[str | Path]) -> list[dict[str, Any]]:
@@ -101,7 +108,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         if not sub:
             continue
         scale, title = _scale(task)
-        datasets = sorted({r["dataset"] for r in sub})
+        datasets = sorted({r["dataset"] for r in sub}, key=_dataset_key)
         index = {(r["dataset"], r["model"], r["gradient"]): r for r in sub}
         methods = [m for m in METHOD_ORDER if any((d, *m) in index for d in datasets)]
         methods += sorted({(r["model"], r["gradient"]) for r in sub} - set(methods))
