@@ -24,6 +24,10 @@ def test_defaults_are_the_compare_budget(capsys):
     assert main(["compare", "--print-config"]) == 0
     c = json.loads(capsys.readouterr().out)
     assert (c["dataset"], c["model"], c["steps"]) == ("ACSF1", "linear", 1000)
+    from rhel.data import load  # the default data set is real, loads offline and is long
+
+    splits = load(c["dataset"], seed=c["seeds"][0], split=c["split"], time_channel=c["time_channel"])
+    assert splits.info.task == "classification" and splits.train.x.shape[1] >= 1000
     assert main(["compare", "--model", "nonlinear", "--dataset", "GunPoint", "--print-config"]) == 0
     c = json.loads(capsys.readouterr().out)
     assert (c["dataset"], c["model"], c["steps"], c["blocks"]) == ("GunPoint", "nonlinear", 1000, 2)
