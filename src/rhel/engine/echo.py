@@ -53,25 +53,35 @@ def _all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
-def _raise_if(grads: PyTree, bad: Array) -> PyTree:
-    """Raise the echo error at run time when ``bad``, without copying the gradients.
+def _raise_if(x: Array, bad: Array) -> Array:
+    """Raise the echo error at run time when ``bad``, without copying ``x`` (one array).
 
     ``eqx.error_if`` returns its argument through a conditional, and XLA gives a conditional's outputs
-    their own buffers: applied to the gradients directly it would copy the (L, H) input gradients.
-    Instead the check is threaded through a scalar zero, which is then added to one element of every
-    leaf (an in-place update), so every gradient still depends on the check and nothing is copied.
+    their own buffers: applied to an (L, H) input gradient directly it would copy it. Instead the check
+    is threaded through a scalar zero, which is then added to one element of ``x`` (an in-place update),
+    so ``x`` still depends on the check and nothing is copied.
     """
     zero = eqx.error_if(jnp.zeros((), jnp.float32), bad, _ECHO_NAN_MESSAGE)
+    if jnp.size(x) == 0:  # e.g. the input gradients of an autonomous system, inputs (L, 0)
+        return x
+    if jnp.ndim(x) == 0:
+        return x + zero.astype(x.dtype)
+    first = (0,) * jnp.ndim(x)
+    return x.at[first].add(zero.astype(x.dtype))
 
-    def thread(x):
-        if jnp.size(x) == 0:  # e.g. the input gradients of an autonomous system, inputs (L, 0)
-            return x
-        if jnp.ndim(x) == 0:
-            return x + zero.astype(x.dtype)
-        first = (0,) * jnp.ndim(x)
-        return x.at[first].add(zero.astype(x.dtype))
 
-    return jax.tree.map(thread, grads)
+def check_echo_gradients(grads: PyTree, sane: Array) -> PyTree:
+    """Raise the echo error (at run time) for any non-finite gradient leaf, when the inputs were ``sane``.
+
+    ``sane`` says that the echo started from finite values (a finite final state, finite cotangents):
+    a non-finite gradient is then the echo's own divergence. A non-finite cotangent comes from the loss
+    and propagates silently, as it would through BPTT.
+
+    Each leaf is checked on its own and carries its own check, so that a gradient the caller does not
+    use is dead code together with its check (a single flag over all the leaves would keep every
+    gradient, e.g. the (L, H) input gradients, alive).
+    """
+    return jax.tree.map(lambda x: _raise_if(x, ~jnp.all(jnp.isfinite(x)) & sane), grads)
 
 
 def echo_gradients(
@@ -106,8 +116,8 @@ def echo_gradients(
         acc_params = jax.tree.map(lambda a, d: a + diff(d), acc_params, r.dV_dparams)
         acc_pot = acc_pot + diff(r.phi_half * r.dV_dphi)
         du = diff(r.dV_du)
-        # (cotangents finite so far, input gradients finite so far, any non-zero cotangent so far),
-        # kept in the carry so that no (L, ...) array of booleans is ever materialised.
+        # (cotangents finite so far, input gradients finite so far, any non-zero cotangent so far), in
+        # the carry: the same reductions after the scan would materialise (L, ...) arrays of booleans.
         flags = (
             flags[0] & jnp.all(jnp.isfinite(g)),
             flags[1] & jnp.all(jnp.isfinite(du)),
@@ -137,9 +147,12 @@ def echo_gradients(
     grad_dt = grad_step.reshape(jnp.shape(dt)) if jnp.ndim(dt) else jnp.sum(grad_step)
     grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt)))
     if method.check_finite:
-        small_grads = (grads[0],) + grads[2:]
-        bad = ~(_all_finite(small_grads) & du_finite) & cotangent_finite & _all_finite((phiL, piL))
-        grads = _raise_if(grads, bad)
+        # Each gradient carries its own check (the input gradients' was made in the scan), so that a
+        # gradient the caller does not use is dead code together with its check.
+        sane = cotangent_finite & _all_finite((phiL, piL))
+        grad_params, grad_inputs, *rest = grads
+        grad_params, rest = check_echo_gradients((grad_params, rest), sane)
+        grads = (grad_params, _raise_if(grad_inputs, ~du_finite & sane), *rest)
     return grads
 
 
