@@ -51,7 +51,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from rhel.engine.echo import _ECHO_NAN_MESSAGE, _all_finite
+from rhel.engine.echo import _all_finite, check_echo_gradients
 from rhel.engine.gradient import RHEL, GradientMethod, check_gradient_method
 from rhel.engine.linear_scan import Block2x2, affine_scan
 from rhel.engine.simulate import simulate
@@ -83,30 +83,37 @@ def _echo_gradients(method: RHEL, a, step, forcing, phiL, piL, cotangent):
     dtype = phiL.dtype
     cotangent = cotangent.astype(dtype)
     scale = method.nudge_scale(cotangent * step, step)
-    nudge = (method.epsilon / scale) * step * cotangent[::-1]  # replay order, (L, K, P)
+    g = cotangent[::-1]  # replay order: echo step j replays forward step k = L−1−j; g[j] = g_{k+1}
+    nudge = (method.epsilon / scale) * step * g  # (L, K, P)
     sign = jnp.array([1.0, -1.0], dtype)[:, None, None]  # the ±ε echoes: axis 1 of (L, 2, K, P)
-    # The echo step j replays forward step k = L−1−j: it starts after the nudge of g_{k+1} and the nudge
-    # of g_k is added after it, so it is part of that step's forcing on the momentum.
+    # The echo step j starts after the nudge of g_{k+1}; the nudge of g_k is added after it, so it is
+    # part of that step's forcing on the momentum.
     after = jnp.concatenate([nudge[1:], jnp.zeros_like(nudge[:1])])
     force = forcing[::-1][:, None]
-    block = leapfrog_block(a, step)
     start = (jnp.stack([phiL, phiL]), -piL + sign * nudge[0])
     phis, pis = affine_scan(
-        block, (0.5 * step * step * force, step * force + sign * after[:, None]), start
+        leapfrog_block(a, step),
+        (0.5 * step * step * force, step * force + sign * after[:, None]),
+        start,
     )
-    phi = jnp.concatenate([start[0][None], phis[:-1]])  # state before each echo step, (L, 2, K, P)
-    pi = jnp.concatenate([start[1][None], pis[:-1]])
-    half = phi + 0.5 * step * pi
-    gamma = (scale / (2 * method.epsilon)) * (half[:, 0] - half[:, 1])
-    half_mean = 0.5 * (half[:, 0] + half[:, 1])
-    pos_mean = 0.5 * (phi[:, 0] + phi[:, 1])
+    # The scan returns the states after each echo step, with the next nudge already on the momentum.
+    # The half-step position of step j is reached by drifting back from there with the momentum of
+    # the kick, φ_½ = φ' − (δ/2)(π' − (±after_j)): elementwise in the scan's output, so no shifted copy
+    # of the (L, 2, K, P) trajectory is ever made. The two echoes enter only through their mean and
+    # their difference.
+    phi_sum, phi_diff = phis[:, 0] + phis[:, 1], phis[:, 0] - phis[:, 1]
+    half_mean = 0.5 * (phi_sum - 0.5 * step * (pis[:, 0] + pis[:, 1]))
+    half_diff = phi_diff - 0.5 * step * (pis[:, 0] - pis[:, 1] - 2 * after)
+    gamma = (scale / (2 * method.epsilon)) * half_diff
     grad_a = -jnp.sum(gamma * half_mean, axis=(0, 1))
-    pot = -gamma * (2 * a * half_mean - forcing[::-1]) + cotangent[::-1] * pos_mean
-    grad_step = jnp.sum(pot, axis=(0, 1)) / step
+    # The outputs' explicit dependence on δ: Σ_j g_{k+1} φ̄ before step j, i.e. φ_L for j = 0 and the
+    # mean position after step j − 1 otherwise.
+    explicit = g[0] * phiL + jnp.sum(g[1:] * (0.5 * phi_sum[:-1]), axis=0)
+    pot = -jnp.sum(gamma * (2 * a * half_mean - forcing[::-1]), axis=0)
+    grad_step = jnp.sum(pot + explicit, axis=0) / step
     grads = (grad_a, grad_step, gamma[::-1])
     if method.check_finite:
-        bad = ~_all_finite(grads) & _all_finite((cotangent, phiL, piL))
-        grads = eqx.error_if(grads, bad, _ECHO_NAN_MESSAGE)
+        grads = check_echo_gradients(grads, _all_finite((cotangent, phiL, piL)))
     return grads
 
 
