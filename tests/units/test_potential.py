@@ -7,6 +7,7 @@ import jax.random as jr
 import pytest
 
 import rhel
+from rhel.units.drive import AffineDrive
 from rhel.units.potential import PotentialHRU
 
 
@@ -63,6 +64,37 @@ def test_fixed_dt_is_not_a_parameter_trained_dt_is():
     assert jnp.allclose(trained.step_size(), 0.3) and jnp.allclose(fixed.step_size(), 0.3)
 
 
+def quadratic_of_drive(phi, v, params):
+    """The same potential with its input already mapped: ½ Σ a φ² − φᵀ v, v = B u + b (outside)."""
+    return 0.5 * jnp.sum(jax.nn.relu(params["a"]) * phi**2) - phi @ v
+
+
+@pytest.mark.parametrize("gradient", [rhel.BPTT(), rhel.RHEL(epsilon=0.1)], ids=["bptt", "rhel"])
+def test_a_drive_is_the_same_unit_with_less_work_per_step(x64, gradient):
+    """V(φ; B u + b) inside the recurrence and W(φ; v) with the drive v = B u + b outside it are the same
+    unit: same outputs, and the same gradients for B, b, u and every other parameter."""
+    k1, k2, k3, k4 = jr.split(jr.key(0), 4)
+    a, B = jr.uniform(k1, (6,), jnp.float64, 0.2, 2.0), jr.normal(k2, (6, 3), jnp.float64)
+    b = jr.normal(k4, (6,), jnp.float64)
+
+    def with_bias(phi, u, params):
+        return quadratic(phi, u, params) - phi @ params["b"]
+
+    common = dict(hidden=3, state=6, key=k3, dt=0.3 * jnp.ones(6), train_dt=True, dtype=jnp.float64)
+    inner = PotentialHRU(with_bias, {"a": a, "B": B, "b": b}, **common)
+    outer = PotentialHRU(quadratic_of_drive, {"a": a}, drive=AffineDrive(B=B, b=b), **common)
+    u, target = jr.normal(jr.key(5), (40, 3)), jr.normal(jr.key(6), (40, 3))
+    assert jnp.allclose(inner(u, gradient=gradient), outer(u, gradient=gradient), rtol=1e-12)
+    (gi, gui), (go, guo) = _grads(inner, u, target, gradient), _grads(outer, u, target, gradient)
+    pairs = [
+        (gi.params["a"], go.params["a"]), (gi.params["B"], go.drive.B), (gi.params["b"], go.drive.b),
+        (gi.C, go.C), (gi.D, go.D), (gi.dt_raw, go.dt_raw), (gui, guo),
+    ]
+    for x, y in pairs:
+        assert jnp.linalg.norm(x) > 0
+        assert jnp.linalg.norm(x - y) / jnp.linalg.norm(x) < 1e-9
+
+
 def test_bad_configuration_raises_rhel_error():
     with pytest.raises(rhel.RHELError, match="dt must lie"):
         PotentialHRU(quadratic, {}, hidden=3, state=6, key=jr.key(0), dt=2.0)
@@ -70,6 +102,8 @@ def test_bad_configuration_raises_rhel_error():
         PotentialHRU(quadratic, {}, hidden=3, state=6, key=jr.key(0), dt=jnp.ones(5) * 0.1)
     with pytest.raises(rhel.RHELError, match="potential must be a function"):
         PotentialHRU("V", {}, hidden=3, state=6, key=jr.key(0))
+    with pytest.raises(rhel.RHELError, match="drive must be a module or function"):
+        PotentialHRU(quadratic, {}, hidden=3, state=6, key=jr.key(0), drive="Bu")
     hru = make_quadratic(False, jnp.float32)
     with pytest.raises(rhel.RHELError, match=r"expects inputs of shape \(L, 3\)"):
         hru(jnp.ones((2, 10, 3)), gradient=rhel.BPTT())

@@ -5,8 +5,10 @@ Given ``V(φ, u, θ) -> scalar`` the unit integrates ``H = ½‖π‖² + V(φ; 
 
     o_k = C φ_k + D ⊙ u_k,        C ∈ R^{H×P},  D ∈ R^H.
 
-The potential, its parameters θ, the readout and the step size are all the unit needs; the dynamics
-are never rewritten here, so BPTT and RHEL differentiate exactly the same map. The paper's nonlinear HRU
+The potential, its parameters θ, the readout and the step size are all the unit needs. Optionally a
+*drive* (:mod:`rhel.units.drive`), a feed-forward map ``v = drive(u)`` applied to the whole sequence
+before the recurrence, turns the potential's input into ``v_k`` instead of ``u_k``: the usual
+``B u + b`` then leaves the per-step work. The dynamics are never rewritten here, so BPTT and RHEL differentiate exactly the same map. The paper's nonlinear HRU
 (:func:`rhel.units.nonlinear.nonlinear_hru`) is one instance; the linear HRU is another (its potential
 is quadratic, ``½ Σ a_i φ_i² − φᵀ B u``), which :class:`rhel.units.linear.LinearHRU` runs faster with a
 parallel scan.
@@ -66,10 +68,15 @@ class PotentialHRU(HRU):
         train_dt: train δ (``δ = dt_max · sigmoid(δ̂)``) or keep it fixed (the default).
         dt_max: the upper bound of a trained δ.
         dtype: floating dtype of C and D (default: JAX's default float).
+        drive: optional module mapping the inputs ``u (L, H)`` to the potential's inputs ``v (L, D)``
+            for all steps at once (e.g. :class:`rhel.units.drive.AffineDrive`); the potential is then
+            ``V(phi, v_k, params)``. Its parameters are trained by autodiff through the engine's input
+            gradients, for both gradient methods.
     """
 
     potential: Potential = eqx.field(static=True)
     params: PyTree
+    drive: Callable[[Float[Array, "L H"]], Float[Array, "L D"]] | None
     C: Float[Array, "H P"]
     D: Float[Array, " H"]
     dt_raw: Float[Array, "*P"] | None
@@ -88,6 +95,7 @@ class PotentialHRU(HRU):
         train_dt: bool = False,
         dt_max: float = 1.0,
         dtype=None,
+        drive: Callable[[Float[Array, "L H"]], Float[Array, "L D"]] | None = None,
     ):
         if not callable(potential):
             raise RHELError(
@@ -100,8 +108,14 @@ class PotentialHRU(HRU):
         dt = _check_dt(dt, dt_max, state)
         dtype = jnp.result_type(float) if dtype is None else dtype
         kc, kd = jr.split(key)
+        if drive is not None and not callable(drive):
+            raise RHELError(
+                f"drive must be a module or function mapping inputs (L, H) to (L, D); got "
+                f"{type(drive).__name__}."
+            )
         self.potential = potential
         self.params = params
+        self.drive = drive
         self.C = jr.normal(kc, (hidden, state), dtype) / math.sqrt(state)
         self.D = jr.normal(kd, (hidden,), dtype)
         self.dt_max = float(dt_max)
@@ -129,17 +143,18 @@ class PotentialHRU(HRU):
     def __call__(
         self, u: Float[Array, "L H"], *, gradient: GradientMethod
     ) -> Float[Array, "L H"]:
-        """``o_k = C φ_k + D ⊙ u_k`` with φ_1 … φ_L from the leapfrog of V driven by ``u``."""
+        """``o_k = C φ_k + D ⊙ u_k`` with φ_1 … φ_L from the leapfrog of V driven by ``u`` (or ``drive(u)``)."""
         if jnp.ndim(u) != 2 or jnp.shape(u)[1] != self.hidden:
             raise RHELError(
                 f"{type(self).__name__} expects inputs of shape (L, {self.hidden}) (one sequence); got "
                 f"{jnp.shape(u)}. Use jax.vmap for a batch."
             )
         zeros = jnp.zeros((self.state,), u.dtype)
+        v = u if self.drive is None else self.drive(u)
         phis = simulate(
             self.potential,
             self.params,
-            u,
+            v,
             (zeros, zeros),
             dt=self.step_size(u.dtype),
             gradient=gradient,
