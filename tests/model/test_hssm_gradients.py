@@ -39,8 +39,8 @@ def test_nonlinear_hssm_rhel_matches_bptt_with_eps_squared_bias(x64):
     for eps in (0.001, 0.1):
         records = compare_gradients(model, state, x, y, mask, key=jr.key(2), epsilon=eps)
         _check_complete(model, records)
-        hru_records = [r for r in records if ".params." in r["param"] or "dt_raw" in r["param"]]
-        assert len(hru_records) == 3 * 6  # w, b, c, alpha, B, dt in each block
+        hru_records = [r for r in records if any(k in r["param"] for k in (".params.", ".drive.", "dt_raw"))]
+        assert len(hru_records) == 3 * 6  # w, c, alpha, dt and the drive's B, b in each block
         errors[eps] = max(r["rel_error"] for r in records)
     assert errors[0.001] <= 1e-5
     assert 3e3 < errors[0.1] / errors[0.001] < 3e4  # the O(ε²) bias of a nonlinear echo

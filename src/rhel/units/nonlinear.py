@@ -1,24 +1,29 @@
 """The paper's nonlinear (UnICORNN-like) HRU, as an instance of :class:`rhel.units.potential.PotentialHRU`.
 
-Potential (§4 of the spec), with ``v = B u + b``:
+Potential (§4 of the spec), with the drive ``v = B u + b``:
 
-    V(φ; θ, u) = (α/2) ‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)] / w_i
+    V(φ; θ, v) = (α/2) ‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)] / w_i
 
-whose force is ``−∂V/∂φ = −α φ − c ⊙ tanh(w ⊙ φ + B u + b)``: exactly the spec's dynamics. The term
+whose force is ``−∂V/∂φ = −α φ − c ⊙ tanh(w ⊙ φ + B u + b)``: exactly the spec's dynamics. The drive
+is an :class:`rhel.units.drive.AffineDrive` computed for the whole sequence before the recurrence, so
+the per-step work of the forward pass, of BPTT and of the echo is elementwise in P. The term
 ``−log cosh(v_i)/w_i`` does not depend on φ, so it changes neither the trajectory nor the true gradient;
 it removes a large φ-independent part from ``∇_θ V`` and ``∇_u V``, which RHEL would otherwise have to
 cancel between its two echoes (a float32 catastrophe when δ is small, see the spec's known defects).
 
-Parameterisation (θ = (ŵ, b, ĉ, α̂, B), each entering V exactly once — no double sigmoid):
+Parameterisation (θ = (ŵ, ĉ, α̂) in the potential and (B, b) in the drive, each entering V exactly
+once — no double sigmoid):
 
 * ``w = w_min + softplus(ŵ)`` ≥ w_min > 0: kept away from zero, where ``log cosh(·)/w`` and ``∂V/∂w``
   are differences of large terms. A negative w is equivalent to a negative c (log cosh is even), and the
   paper keeps c > 0, so w > 0 loses nothing.
-* ``c = sigmoid(ĉ)`` ∈ (0, 1), ``α = softplus(α̂)`` ≥ 0 (a scalar restoring stiffness), ``B`` ∈ R^{P×H}.
+* ``c = sigmoid(ĉ)`` ∈ (0, 1), ``α = softplus(α̂)`` ≥ 0 (a scalar restoring stiffness), ``B`` ∈ R^{P×H},
+  ``b`` ∈ R^P.
 
 The derivatives of the bracket are supplied in closed form (a ``jax.custom_jvp``) and evaluated without
 cancellation: ``∂/∂φ = tanh(wφ + v)`` (so BPTT's second derivatives are those of a plain tanh),
-``∂/∂v = [tanh(wφ + v) − tanh(v)]/w = sinh(wφ) / (w cosh(wφ + v) cosh(v))``, and the bracket itself as
+``∂/∂v = [tanh(wφ + v) − tanh(v)]/w = tanh(wφ) [1 − tanh(wφ + v) tanh(v)] / w`` (an exact identity,
+free of cancellation for small wφ, and one ``tanh`` beyond the force's), and the bracket itself as
 ``log1p(2 sinh²(s/2) + tanh(v) sinh(s))`` with ``s = wφ``.
 
 Step size δ: per dimension, **trained by default** (``δ = sigmoid(δ̂)``, like the linear HRU). The engine
@@ -38,6 +43,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from rhel.errors import RHELError
+from rhel.units.drive import AffineDrive
 from rhel.units.potential import PotentialHRU
 
 _LOG2 = math.log(2.0)
@@ -56,12 +62,9 @@ def _logcosh_shift(s, v):
     return jnp.where(small, near, _logcosh(v + s) - _logcosh(v))
 
 
-def _tanh_shift(s, v):
-    """``tanh(v + s) − tanh(v) = sinh(s) / (cosh(v + s) cosh(v))``, accurate for small ``s``."""
-    small = jnp.abs(s) < _SMALL
-    ss = jnp.where(small, s, 0.0)
-    near = jnp.sinh(ss) / (jnp.cosh(v + ss) * jnp.cosh(v))
-    return jnp.where(small, near, jnp.tanh(v + s) - jnp.tanh(v))
+def _tanh_shift(s, v, t):
+    """``tanh(v + s) − tanh(v) = tanh(s) (1 − tanh(v + s) tanh(v))`` given ``t = tanh(v + s)``."""
+    return jnp.tanh(s) * (1 - t * jnp.tanh(v))
 
 
 @jax.custom_jvp
@@ -76,18 +79,17 @@ def _logcosh_bracket_jvp(primals, tangents):
     dphi, dw, dv = tangents
     k = logcosh_bracket(phi, w, v)
     t = jnp.tanh(w * phi + v)
-    dk = t * dphi + (_tanh_shift(w * phi, v) / w) * dv + ((phi * t - k) / w) * dw
+    dk = t * dphi + (_tanh_shift(w * phi, v, t) / w) * dv + ((phi * t - k) / w) * dw
     return k, dk
 
 
 class NonlinearParams(eqx.Module):
-    """Unconstrained parameters of the nonlinear potential (see the module docstring)."""
+    """Unconstrained parameters of the nonlinear potential (see the module docstring); ``B`` and ``b``
+    belong to the unit's drive."""
 
     w_raw: Float[Array, " P"]
-    b: Float[Array, " P"]
     c_raw: Float[Array, " P"]
     alpha_raw: Float[Array, ""]
-    B: Float[Array, "P H"]
     w_min: float = eqx.field(static=True, default=0.1)
 
     @property
@@ -104,10 +106,9 @@ class NonlinearParams(eqx.Module):
 
 
 def nonlinear_potential(
-    phi: Float[Array, " P"], u: Float[Array, " H"], params: NonlinearParams
+    phi: Float[Array, " P"], v: Float[Array, " P"], params: NonlinearParams
 ) -> Float[Array, ""]:
-    """``V = (α/2)‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)]/w_i``, ``v = B u + b``."""
-    v = params.B @ u + params.b
+    """``V = (α/2)‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)]/w_i`` (``v = B u + b``)."""
     return 0.5 * params.alpha * jnp.sum(phi**2) + jnp.sum(
         params.c * logcosh_bracket(phi, params.w, v)
     )
@@ -143,7 +144,7 @@ def nonlinear_hru(
         dtype: floating dtype of the parameters.
 
     Initialisation: w − w_min ~ U(0.1, 1) (UnICORNN draws w ~ U(0, 1)), b ~ U(−1, 1), c = sigmoid(ĉ) with
-    ĉ ~ U(−1, 1), B ~ U(±1/√H).
+    ĉ ~ U(−1, 1), B ~ U(±1/√H) (in the unit's :class:`~rhel.units.drive.AffineDrive`).
     """
     if not (isinstance(w_min, (int, float)) and w_min > 0):
         raise RHELError(f"w_min must be a number > 0 (keeps w away from zero); got {w_min!r}.")
@@ -153,7 +154,7 @@ def nonlinear_hru(
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise RHELError(f"{name} must be a positive integer, got {n!r}.")
     dtype = jnp.result_type(float) if dtype is None else dtype
-    kw, kb, kc, kB, kdt, kunit = jr.split(key, 6)
+    kw, kc, kdrive, kdt, kunit = jr.split(key, 5)
     if dt is None:
         lo, hi = dt_range
         if not 0 < lo <= hi < 1:
@@ -161,10 +162,8 @@ def nonlinear_hru(
         dt = np.exp(np.asarray(jr.uniform(kdt, (state,), minval=np.log(lo), maxval=np.log(hi))))
     params = NonlinearParams(
         w_raw=jnp.asarray(_inv_softplus(np.asarray(jr.uniform(kw, (state,), minval=0.1, maxval=1.0))), dtype),
-        b=jr.uniform(kb, (state,), dtype, -1.0, 1.0),
         c_raw=jr.uniform(kc, (state,), dtype, -1.0, 1.0),
         alpha_raw=jnp.asarray(_inv_softplus(alpha), dtype),
-        B=jr.uniform(kB, (state, hidden), dtype, -1.0, 1.0) / math.sqrt(hidden),
         w_min=float(w_min),
     )
     return PotentialHRU(
@@ -176,6 +175,7 @@ def nonlinear_hru(
         dt=dt,
         train_dt=train_dt,
         dtype=dtype,
+        drive=AffineDrive.uniform(hidden, state, key=kdrive, dtype=dtype),
     )
 
 
