@@ -53,6 +53,11 @@ def _all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
+def _max_abs(x: Array) -> Array:
+    """``max |x|`` (NaN if any entry is NaN; zero for an empty array)."""
+    return jnp.max(jnp.abs(x), initial=0.0) if jnp.size(x) else jnp.zeros((), x.dtype)
+
+
 def _raise_if(x: Array, bad: Array) -> Array:
     """Raise the echo error at run time when ``bad``, without copying ``x`` (one array).
 
@@ -108,7 +113,7 @@ def echo_gradients(
         return x[0] - x[1]
 
     def body(carry, x):
-        phi2, pi2, acc_params, acc_pot, acc_out, flags = carry
+        phi2, pi2, acc_params, acc_pot, acc_out, du_finite = carry
         u, g = x
         pi2 = pi2 + sign * (kick * step * g)
         acc_out = acc_out + g * jnp.mean(phi2, axis=0)
@@ -116,24 +121,22 @@ def echo_gradients(
         acc_params = jax.tree.map(lambda a, d: a + diff(d), acc_params, r.dV_dparams)
         acc_pot = acc_pot + diff(r.phi_half * r.dV_dphi)
         du = diff(r.dV_du)
-        # (cotangents finite so far, input gradients finite so far, any non-zero cotangent so far), in
-        # the carry: the same reductions after the scan would materialise (L, ...) arrays of booleans.
-        flags = (
-            flags[0] & jnp.all(jnp.isfinite(g)),
-            flags[1] & jnp.all(jnp.isfinite(du)),
-            flags[2] | jnp.any(g != 0),
-        )
-        return (r.phi, r.pi, acc_params, acc_pot, acc_out, flags), du
+        # A flag in the carry: reading the (L, H) input gradients again after the scan would make XLA
+        # keep them as a temporary buffer besides the output.
+        du_finite = du_finite & jnp.all(jnp.isfinite(du))
+        return (r.phi, r.pi, acc_params, acc_pot, acc_out, du_finite), du
 
     phi2 = jnp.stack([phiL, phiL])
     pi2 = jnp.stack([-piL, -piL])
     zeros = jnp.zeros_like(phiL)
     acc_params = jax.tree.map(jnp.zeros_like, params)
-    flags = (jnp.asarray(True), jnp.asarray(True), jnp.asarray(False))
-    (phi2, pi2, acc_params, acc_pot, acc_out, flags), du = lax.scan(
-        body, (phi2, pi2, acc_params, zeros, zeros, flags), (inputs, cotangent), reverse=True
+    (phi2, pi2, acc_params, acc_pot, acc_out, du_finite), du = lax.scan(
+        body, (phi2, pi2, acc_params, zeros, zeros, jnp.asarray(True)), (inputs, cotangent), reverse=True
     )
-    cotangent_finite, du_finite, nudged = flags
+    # One float reduction of the cotangent gives both flags (NaN propagates through max, and a max
+    # cannot overflow); a boolean reduction would materialise an (L, P) array of booleans.
+    g_max = _max_abs(cotangent)
+    cotangent_finite, nudged = jnp.isfinite(g_max), g_max != 0
 
     # Without any nudge the two echoes are the same computation, but XLA may round the two lanes of
     # the pair differently (vectorised and scalar code paths); a zero cotangent must give exactly
