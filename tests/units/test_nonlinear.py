@@ -4,6 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 import rhel
@@ -36,6 +37,35 @@ def test_bracket_derivatives_match_plain_autodiff_to_second_order(x64):
         b = order(naive, argnums=(0, 1, 2))(phi, w, v)
         for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
             assert jnp.allclose(x, y, rtol=1e-9, atol=1e-12)
+
+
+def test_bracket_in_float32_is_accurate_over_the_whole_range(x64):
+    """The float32 bracket and its derivatives against float64 naive log cosh, from tiny to huge wφ and v
+    (relative precision, so that RHEL's difference of two nearly equal echoes keeps its digits)."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    phi = rng.normal(size=n) * 10 ** rng.uniform(-7, 2.5, n)
+    w = rng.uniform(0.1, 3.0, n)
+    v = rng.normal(size=n) * 10 ** rng.uniform(-3, 2, n)
+
+    def naive(p, w, v):
+        return (_logcosh(w * p + v) - _logcosh(v)) / w
+
+    want = naive(phi, w, v)
+    args32 = [jnp.asarray(x, jnp.float32) for x in (phi, w, v)]
+    got = logcosh_bracket(*args32)
+    assert got.dtype == jnp.float32 and jnp.all(jnp.isfinite(got))
+    rel = np.abs(np.asarray(got, np.float64) - want) / np.abs(want)
+    assert np.quantile(rel, 0.999) < 3e-5 and rel.max() < 1e-3
+    # what the cancellation-free forms buy: the naive difference of log cosh in float32
+    naive32 = np.asarray(naive(*args32), np.float64)
+    assert np.quantile(np.abs(naive32 - want) / np.abs(want), 0.999) > 1e-1
+    # ∂/∂φ = tanh(wφ + v) and ∂/∂v = [tanh(wφ + v) − tanh v]/w (the input gradients), both bounded
+    # by 2/w: to float32 round-off of that scale (and of the float32 inputs themselves)
+    for arg in (0, 2):
+        g32 = jax.vmap(jax.grad(logcosh_bracket, argnums=arg))(*args32)
+        g64 = jax.vmap(jax.grad(naive, argnums=arg))(*(jnp.asarray(x) for x in (phi, w, v)))
+        assert np.max(np.abs(np.asarray(g32, np.float64) - np.asarray(g64)) * w) < 1e-5
 
 
 def test_force_is_the_spec_force(x64):

@@ -23,8 +23,10 @@ once — no double sigmoid):
 The derivatives of the bracket are supplied in closed form (a ``jax.custom_jvp``) and evaluated without
 cancellation: ``∂/∂φ = tanh(wφ + v)`` (so BPTT's second derivatives are those of a plain tanh),
 ``∂/∂v = [tanh(wφ + v) − tanh(v)]/w = tanh(wφ) [1 − tanh(wφ + v) tanh(v)] / w`` (an exact identity,
-free of cancellation for small wφ, and one ``tanh`` beyond the force's), and the bracket itself as
-``log1p(2 sinh²(s/2) + tanh(v) sinh(s))`` with ``s = wφ``.
+free of cancellation for small wφ), and the bracket itself as ``log1p`` of a cancellation-free argument
+for small ``s = wφ`` (see :func:`_bracket_parts`). RHEL needs the bracket itself at both echoes every
+step (``∂V/∂c``, ``∂V/∂w``), where BPTT only differentiates the force: on a CPU these transcendental
+functions are most of the echo's cost, so the forms are chosen to need few of them.
 
 Step size δ: per dimension, **trained by default** (``δ = sigmoid(δ̂)``, like the linear HRU). The engine
 gives δ an exact gradient for both methods (the reference code gave it none under RHEL, so it fixed δ =
@@ -33,7 +35,6 @@ gives δ an exact gradient for both methods (the reference code gave it none und
 
 from __future__ import annotations
 
-import math
 
 import equinox as eqx
 import jax
@@ -46,40 +47,65 @@ from rhel.errors import RHELError
 from rhel.units.drive import AffineDrive
 from rhel.units.potential import PotentialHRU
 
-_LOG2 = math.log(2.0)
-_SMALL = 1.0  # |s| below which the cancellation-free formulas are used
+_NEAR = 1.0  # |wφ| below which the bracket is log1p of its cancellation-free argument
+_CLAMP = 20.0  # tanh(20) = 1 − 8.5e-18: e = expm1(|wφ|) is clamped there to stay finite
 
 
-def _logcosh(x):
-    return jnp.logaddexp(x, -x) - _LOG2
+def _softplus(x):
+    return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
 
 
-def _logcosh_shift(s, v):
-    """``log cosh(v + s) − log cosh(v)``, accurate to relative precision for small ``s``."""
-    small = jnp.abs(s) < _SMALL
-    ss = jnp.where(small, s, 0.0)
-    near = jnp.log1p(2.0 * jnp.sinh(0.5 * ss) ** 2 + jnp.tanh(v) * jnp.sinh(ss))
-    return jnp.where(small, near, _logcosh(v + s) - _logcosh(v))
+def _bracket_parts(phi, w, v):
+    """``(K, tanh(wφ + v), tanh(wφ + v) − tanh v)`` of :func:`logcosh_bracket`, with few transcendentals.
 
+    The bracket is even in ``(s, v) → (−s, −v)`` (``s = wφ``), so it is evaluated at ``s' = |s| ≥ 0``,
+    ``v' = sign(s) v``, where ``e = expm1(s') ≥ 0`` never loses precision. With ``τ = tanh v'`` and
+    ``q = 1 + τ``:
 
-def _tanh_shift(s, v, t):
-    """``tanh(v + s) − tanh(v) = tanh(s) (1 − tanh(v + s) tanh(v))`` given ``t = tanh(v + s)``."""
-    return jnp.tanh(s) * (1 - t * jnp.tanh(v))
+    * ``|s'| < 1``: ``log cosh(v'+s') − log cosh v' = log1p(X)``, ``X = cosh s' − 1 + τ sinh s'
+      = e (e q + 2τ) / (2(e + 1))``, exact to relative precision for small s (the regime of a small
+      step, where RHEL differences two nearly equal echoes);
+    * otherwise ``s' + softplus(−2(v' + s')) − softplus(−2v')`` (exact; no cancellation for s' ≥ 1);
+    * ``tanh s' = e(e + 2) / (e(e + 2) + 2)``, and the shift ``tanh(v + s) − tanh v = tanh s (1 − tanh(v+s)
+      tanh v)`` without cancellation.
+
+    ``τ``, ``1 ± |tanh v|`` and ``softplus(−2|v|)`` depend on v alone, which the two echoes share. Per
+    element and echo this costs ``expm1``, two ``log1p``, one ``exp`` and the force's ``tanh``.
+    """
+    s = w * phi
+    neg = s < 0
+    sp = jnp.abs(s)
+    vp = jnp.where(neg, -v, v)
+    av = jnp.abs(v)
+    a = jnp.exp(-2 * av)
+    tv_abs = -jnp.expm1(-2 * av) / (1 + a)  # |tanh v|, accurate for small v
+    pos = vp >= 0
+    q = jnp.where(pos, 1 + tv_abs, 2 * a / (1 + a))  # 1 + tanh v', accurate for large |v| too
+    tau = jnp.where(pos, tv_abs, -tv_abs)  # tanh v'
+    softplus_v = jnp.log1p(a) + jnp.where(pos, 0.0, 2 * av)  # softplus(−2v')
+    e = jnp.expm1(jnp.minimum(sp, _CLAMP))
+    near = jnp.log1p(e * (e * q + 2 * tau) / (2 * (e + 1)))
+    far = sp + _softplus(-2 * (vp + sp)) - softplus_v
+    k = jnp.where(sp < _NEAR, near, far) / w
+    t = jnp.tanh(s + v)
+    ee = e * (e + 2)
+    tanh_s = jnp.where(neg, -1.0, 1.0) * ee / (ee + 2)
+    shift = tanh_s * (1 - t * jnp.where(v < 0, -tv_abs, tv_abs))
+    return k, t, shift
 
 
 @jax.custom_jvp
 def logcosh_bracket(phi, w, v):
-    """``K(φ, w, v) = [log cosh(w φ + v) − log cosh(v)] / w``, elementwise."""
-    return _logcosh_shift(w * phi, v) / w
+    """``K(φ, w, v) = [log cosh(w φ + v) − log cosh(v)] / w``, elementwise, without cancellation."""
+    return _bracket_parts(phi, w, v)[0]
 
 
 @logcosh_bracket.defjvp
 def _logcosh_bracket_jvp(primals, tangents):
     phi, w, v = primals
     dphi, dw, dv = tangents
-    k = logcosh_bracket(phi, w, v)
-    t = jnp.tanh(w * phi + v)
-    dk = t * dphi + (_tanh_shift(w * phi, v, t) / w) * dv + ((phi * t - k) / w) * dw
+    k, t, shift = _bracket_parts(phi, w, v)
+    dk = t * dphi + (shift / w) * dv + ((phi * t - k) / w) * dw
     return k, dk
 
 
