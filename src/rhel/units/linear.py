@@ -78,8 +78,13 @@ def _states(a, step, forcing, initial=None):
     return affine_scan(block, (0.5 * step * step * forcing, step * forcing), initial)
 
 
-def _echo_gradients(method: RHEL, a, step, forcing, phiL, piL, cotangent):
-    """Gradients of ``Σ_k ⟨g_k, φ_k⟩`` w.r.t. ``(a, step, forcing)`` from the two echoes (module doc)."""
+def _echo_gradients(method: RHEL, a, step, forcing, phiL, piL, cotangent, readout_cotangent=None):
+    """Gradients of ``Σ_k ⟨g_k, φ_k⟩`` w.r.t. ``(a, step, forcing)`` from the two echoes (module doc).
+
+    With ``readout_cotangent = (do (L, H), signs)`` (signs of the real parts of C) it also returns ``Σ_k do_k ⊗ φ̄_k``, the readout
+    weights' gradient ``∂L/∂C``, from the echoes' mean positions φ̄_k (the forward trajectory, replayed:
+    nothing of it was stored).
+    """
     dtype = phiL.dtype
     cotangent = cotangent.astype(dtype)
     scale = method.nudge_scale(cotangent * step, step)
@@ -112,6 +117,12 @@ def _echo_gradients(method: RHEL, a, step, forcing, phiL, piL, cotangent):
     pot = -jnp.sum(gamma * (2 * a * half_mean - forcing[::-1]), axis=0)
     grad_step = jnp.sum(pot + explicit, axis=0) / step
     grads = (grad_a, grad_step, gamma[::-1])
+    if readout_cotangent is not None:
+        do, signs = readout_cotangent
+        do = do[::-1]
+        # φ̄ before echo step j is the forward position φ_{L−j}: φ_L, then the mean after step j − 1
+        first = signs[:, None, None] * do[0][None, :, None] * phiL[:, None, :]
+        grads = grads + (first + jnp.einsum("lh,lkp,k->khp", do[1:], 0.5 * phi_sum[:-1], signs),)
     if method.check_finite:
         grads = check_echo_gradients(grads, _all_finite((cotangent, phiL, piL)))
     return grads
@@ -144,6 +155,55 @@ def oscillator_positions(
 
     run.defvjp(run_fwd, run_bwd)
     return run(a, step, forcing)
+
+
+def rhel_layer(
+    method: RHEL,
+    a: Float[Array, " P"],
+    step: Float[Array, " P"],
+    B: Float[Array, "K P H"],
+    C: Float[Array, "K H P"],
+    D: Float[Array, " H"],
+    u: Float[Array, "L H"],
+) -> Float[Array, "L H"]:
+    """The whole linear layer ``u ↦ o`` as one RHEL custom VJP (forcing, oscillators and readout).
+
+    The forward pass stores only the inputs and the final state. The backward pass recomputes the forcing
+    ``B u`` (one matrix product), turns the output cotangent into ``g_k = ∂L/∂φ_k = Re(C)ᵀ do_k``, runs
+    the echo, and takes every gradient from it: ``∂L/∂b_k = γ_k`` gives ``∂L/∂B = Σ_k γ_k u_kᵀ`` and
+    ``∂L/∂u``; the readout's ``∂L/∂C = Σ_k do_k φ̄_kᵀ`` uses the echoes' replay φ̄_k of the forward
+    trajectory. Autodiff of the forcing and the readout would instead keep ``B u`` and φ_1 … φ_L,
+    two (L, K, P) arrays per layer, until the backward pass.
+    """
+    signs = np.array([1.0, -1.0][: C.shape[0]], u.dtype)  # a constant: the VJP closes over it
+
+    def forcing_of(B, u):
+        return jnp.einsum("kph,lh->lkp", B, u)
+
+    def readout(phis, C, D, u):
+        return jnp.einsum("lkp,khp,k->lh", phis, C, signs) + D * u
+
+    @jax.custom_vjp
+    def run(a, step, B, C, D, u):
+        return readout(_states(a, step, forcing_of(B, u))[0], C, D, u)
+
+    def run_fwd(a, step, B, C, D, u):
+        phis, pis = _states(a, step, forcing_of(B, u))
+        return readout(phis, C, D, u), (a, step, B, C, D, u, phis[-1], pis[-1])
+
+    def run_bwd(residuals, do):
+        a, step, B, C, D, u, phiL, piL = residuals
+        do = do.astype(u.dtype)
+        g = jnp.einsum("lh,khp,k->lkp", do, C, signs)
+        forcing, forcing_vjp = jax.vjp(forcing_of, B, u)
+        grad_a, grad_step, gamma, grad_C = _echo_gradients(
+            method, a, step, forcing, phiL, piL, g, readout_cotangent=(do, signs)
+        )
+        grad_B, grad_u = forcing_vjp(gamma)
+        return grad_a, grad_step, grad_B, grad_C, jnp.sum(do * u, axis=0), grad_u + D * do
+
+    run.defvjp(run_fwd, run_bwd)
+    return run(a, step, B, C, D, u)
 
 
 def _check_stable(a: Array, step: Array) -> Array:
@@ -240,6 +300,8 @@ class LinearHRU(HRU):
         u = self._check_inputs(u)
         a, step = self.stiffness(), self.step()
         step = _check_stable(a, step)
+        if isinstance(gradient, RHEL):
+            return rhel_layer(gradient, a, step, self.B, self.C, self.D, u)
         forcing = jnp.einsum("kph,lh->lkp", self.B, u)
         return self.readout(oscillator_positions(a, step, forcing, gradient), u)
 
@@ -277,4 +339,4 @@ class LinearHRU(HRU):
         return self.readout(phis.reshape(-1, k, p), u)
 
 
-__all__ = ["LinearHRU", "oscillator_positions", "leapfrog_block"]
+__all__ = ["LinearHRU", "oscillator_positions", "rhel_layer", "leapfrog_block"]
