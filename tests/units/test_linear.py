@@ -110,6 +110,23 @@ def test_rhel_equals_bptt_for_every_epsilon(x64, complex_weights):
             assert err <= 1e-8, (method, name, err)
 
 
+@pytest.mark.parametrize("chunk", [10, 16, 64])
+def test_rhel_in_chunks_equals_bptt(x64, monkeypatch, chunk):
+    """The RHEL layer runs in chunks of parallel scans chained through the state (with zero steps
+    padded in front when the chunks do not divide L): the same outputs and gradients."""
+    import rhel.units.linear as linear
+
+    monkeypatch.setattr(linear, "_CHUNK", chunk)
+    layer = _layer(H, P, seed=2)
+    u, target = _data((L, H), 7), _data((L, H), 8)
+    np.testing.assert_allclose(layer(u, gradient=rhel.RHEL()), layer(u, gradient=rhel.BPTT()), rtol=1e-10,
+                               atol=1e-12)
+    ref = _all_grads(layer, u, target, rhel.BPTT())
+    got = _all_grads(layer, u, target, rhel.RHEL(epsilon=0.3))
+    for name in ref:
+        assert _rel(got[name], ref[name]) <= 1e-8, (chunk, name)
+
+
 # --- batches, jit, float32 ---
 
 
