@@ -110,6 +110,18 @@ def test_peak_rss_is_in_megabytes():
     assert before < 768 <= after < before + 800
 
 
+def test_a_child_process_reports_its_own_peak_not_its_parents():
+    """ru_maxrss survives exec: a process started from a large parent would report the parent's peak.
+    The measured peak is the child's own (rhel compare starts its trainings from a JAX process)."""
+    import numpy as np
+
+    ballast = np.ones(1024 * 2**20 // 8)  # this process now holds 1 GB
+    code = "from rhel.training.results import peak_rss_mb; print(peak_rss_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 512, out.stdout
+    del ballast
+
+
 def _result(method, length, time_s, mem, shape=(4, 2, 64, 16)):
     batch, blocks, hidden, state = shape
     config = dict(suite="hssm", model="linear", method=method, length=length, batch=batch,

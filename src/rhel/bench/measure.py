@@ -7,8 +7,9 @@ machine it is less sensitive to other processes than the wall clock).
 
 Memory, on a CPU, from the process's resident-set high-water mark:
 
-* ``peak_rss_mb``: the whole process (``getrusage(RUSAGE_SELF).ru_maxrss``, combined with the mark read
-  before the reset below): the JAX runtime, the XLA compiler and every buffer the steps allocate;
+* ``peak_rss_mb``: the whole process (:func:`rhel.training.results.peak_rss_mb`, the address space's
+  high-water mark, combined with the mark read before the reset below): the JAX runtime, the XLA
+  compiler and every buffer the steps allocate;
 * ``step_peak_rss_mb``: the high-water mark while the steps run. On Linux, after compilation the heap
   memory the compiler freed is handed back to the OS (glibc ``malloc_trim``) and the mark is reset
   (``/proc/self/clear_refs``, value 5), then read back from ``VmHWM`` in ``/proc/self/status`` at the
@@ -23,19 +24,13 @@ On a GPU/TPU the device allocator's ``peak_bytes_in_use`` is reported as ``devic
 from __future__ import annotations
 
 import ctypes
-import resource
 import statistics
-import sys
 import time
 from typing import Any, Callable
 
 import jax
 
-
-def peak_rss_mb() -> float:
-    """The process's peak resident set size so far, in MB (ru_maxrss is KB on Linux, bytes on macOS)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+from rhel.training.results import peak_rss_mb, vm_hwm_mb
 
 
 def release_free_memory() -> None:
@@ -55,18 +50,6 @@ def reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
-
-
-def hwm_rss_mb() -> float | None:
-    """``VmHWM`` of ``/proc/self/status`` (the high-water mark since the last reset), in MB."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def device_peak_mb() -> float | None:
@@ -118,7 +101,7 @@ def time_step(
         "rss_setup_mb": rss_setup,
         "rss_compiled_mb": rss_compiled,
         "peak_rss_mb": max(rss_compiled, peak_rss_mb()),
-        "step_peak_rss_mb": hwm_rss_mb() if can_reset else None,
+        "step_peak_rss_mb": vm_hwm_mb() if can_reset else None,
         "device_peak_mb": device_peak_mb(),
         "finite": bool(_all_finite(carry)),
     }

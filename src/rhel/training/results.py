@@ -25,8 +25,30 @@ METRIC_COLUMNS = ("step", "epoch", "train_loss", "train_metric", "val_loss", "va
                   "elapsed_s")
 
 
+def vm_hwm_mb() -> float | None:
+    """``VmHWM`` of ``/proc/self/status`` (this address space's resident high-water mark), in MB; None
+    where it is not available."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
-    """High-water mark of this process's resident memory, in MB (``getrusage``; KB on Linux, B on macOS)."""
+    """High-water mark of this process's own resident memory, in MB.
+
+    On Linux this is ``VmHWM``: ``getrusage``'s ``ru_maxrss`` keeps the larger of its own mark and the
+    parent's across ``exec``, so a process started by ``subprocess`` from a 2 GB parent reports at least
+    2 GB however little it uses (``rhel compare`` starts its trainings from a process that has run JAX).
+    Elsewhere ``ru_maxrss`` (KB on Linux, bytes on macOS).
+    """
+    hwm = vm_hwm_mb()
+    if hwm is not None:
+        return hwm
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
