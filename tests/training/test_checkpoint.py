@@ -8,8 +8,8 @@ import numpy as np
 import optax
 import pytest
 
+from rhel.atomic import atomic_path, atomic_write, atomic_write_text
 from rhel.errors import RHELError
-from rhel.training.atomic import atomic_write
 from rhel.training.checkpoint import TrainState, load_checkpoint, read_header, save_checkpoint
 
 
@@ -57,3 +57,19 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         atomic_write(path, broken)
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f"]
+
+
+def test_atomic_files_get_the_mode_of_an_ordinary_open(tmp_path):
+    """mkstemp makes 0600 files; results, checkpoints, caches and figures must be readable like any
+    file the user writes (0666 minus the umask), whichever writer made them."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "results.json", "{}")
+        atomic_write(tmp_path / "model.ckpt", lambda f: f.write(b"x"))
+        with atomic_path(tmp_path / "figure.png", suffix=".png") as tmp:
+            tmp.write_bytes(b"png")
+    finally:
+        os.umask(old)
+    for name in ("results.json", "model.ckpt", "figure.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png", "model.ckpt", "results.json"]

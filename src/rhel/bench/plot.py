@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rhel.bench.report import label
-from rhel.training.atomic import atomic_write
+from rhel.atomic import atomic_write
 
 
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:

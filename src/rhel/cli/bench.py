@@ -111,7 +111,7 @@ def run(args) -> int:
         print()
         print(format_summary(results))
     if args.json:
-        from rhel.training.atomic import atomic_write_text
+        from rhel.atomic import atomic_write_text
 
         machine["load_average_end"] = machine_info()["load_average"]
         report = {"command": command, "machine": machine, "results": results, "ratios": rows}

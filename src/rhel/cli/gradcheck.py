@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
+
+from rhel.atomic import atomic_write, atomic_write_text
 
 
 def register(subparsers) -> None:
@@ -81,18 +82,6 @@ def _batch(args):
     return train.x[:n], train.y[:n], train.mask[:n], info.task, info.output_dim, info.output_step
 
 
-def _atomic_write(path: str, write) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gradcheck-", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def _plot(records, path: str, title: str) -> None:
     import matplotlib
 
@@ -109,7 +98,7 @@ def _plot(records, path: str, title: str) -> None:
     axes[1].set_xticks(range(len(records)), labels, rotation=90, fontsize=6)
     axes[1].set_xlabel("block:parameter (block -1 = encoder, last = head)")
     fig.tight_layout()
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
     plt.close(fig)
 
 
@@ -152,11 +141,7 @@ def _run(args) -> int:
           f"(block {worst['block']}, {worst['param']}); {len(records)} parameters, "
           f"{'float64' if args.x64 else 'float32'}, epsilon {args.epsilon}")
     if args.json:
-        def write(tmp):
-            with open(tmp, "w") as f:
-                json.dump({"records": records}, f, indent=1)
-
-        _atomic_write(args.json, write)
+        atomic_write_text(args.json, json.dumps({"records": records}, indent=1))
     if args.plot:
         title = (f"RHEL vs BPTT, {args.model} HSSM, {args.blocks} blocks, eps={args.epsilon}, "
                  f"{'float64' if args.x64 else 'float32'}")

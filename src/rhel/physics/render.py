@@ -7,13 +7,12 @@ interrupted run never leaves a truncated figure behind. Matplotlib runs on the A
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from rhel.atomic import atomic_path
 from rhel.physics.toy import ToyTask
 from rhel.physics.trace import EchoTrace
 
@@ -27,36 +26,12 @@ def _pyplot():
     return plt
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _atomic(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` then move the result to ``path``.
-
-    ``mkstemp`` creates its file with mode 0600 whatever the umask; the result gets the mode an ordinary
-    ``open`` would have given it (0666 minus the umask), so that the figures are readable by whoever may
-    read other files in the folder.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _save(fig, path: Path) -> Path:
     plt = _pyplot()
     try:
-        return _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        with atomic_path(path, suffix=path.suffix) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        return path
     finally:
         plt.close(fig)
 
@@ -187,6 +162,8 @@ def echo_animation(
     anim = animation.FuncAnimation(fig, draw, frames=len(states), interval=40, blit=False)
     try:
         writer = animation.FFMpegWriter(fps=25) if writer is None else writer
-        return _atomic(path, lambda tmp: anim.save(tmp, writer=writer))
+        with atomic_path(path, suffix=path.suffix) as tmp:
+            anim.save(tmp, writer=writer)
+        return path
     finally:
         plt.close(fig)

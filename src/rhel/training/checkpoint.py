@@ -18,7 +18,7 @@ import equinox as eqx
 from jaxtyping import PRNGKeyArray, PyTree
 
 from rhel.errors import RHELError
-from rhel.training.atomic import atomic_write
+from rhel.atomic import atomic_write
 
 MAGIC = b"RHELCKPT1\n"
 

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from rhel.errors import RHELError
-from rhel.training.atomic import atomic_write_text
+from rhel.atomic import atomic_write_text
 from rhel.training.config import TrainConfig
 from rhel.training.results import read_results
 from rhel.training.trainer import build_model, load_splits, precision, run_dir

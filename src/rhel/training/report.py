@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rhel.errors import RHELError
-from rhel.training.atomic import atomic_write, atomic_write_text
+from rhel.atomic import atomic_write, atomic_write_text
 from rhel.training.results import METRICS, RESULTS, read_metrics
 
 METHOD_ORDER = [("linear", "bptt"), ("linear", "rhel"), ("nonlinear", "bptt"), ("nonlinear", "rhel")]

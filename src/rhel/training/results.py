@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rhel.training.atomic import atomic_write_text
+from rhel.atomic import atomic_write_text
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"

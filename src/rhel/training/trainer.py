@@ -28,7 +28,7 @@ from typing import Any, Callable, TextIO
 import numpy as np
 
 from rhel.errors import RHELError
-from rhel.training.atomic import atomic_write_text
+from rhel.atomic import atomic_write_text
 from rhel.training.checkpoint import TrainState, load_checkpoint, read_header, save_checkpoint
 from rhel.training.config import TrainConfig
 from rhel.training.evaluate import evaluate, is_improvement
