@@ -34,10 +34,13 @@ step k (``φ_½ = φ + (δ/2) π``, taken before the kick) and ``γ_k = (c/2ε)(
 
 with φ̄ the mean of the two echoes. The δ formula is the echo of ``Ṽ(q) = V(δ ⊙ q)`` in ``q = φ/δ``
 plus the explicit dependence of the outputs ``φ = δ q`` on δ; it involves no kinetic term, so the
-"momentum before or after the nudge" ambiguity of the reference code does not arise. The gradients of B
-and u come from ``b = B u`` by autodiff (a contraction over time, never an (L, P, H) tensor); those of
-â, δ̂, C and D by autodiff of the elementwise transforms and the readout. The echo is affine in ε, so
-the result equals BPTT for every ε up to round-off.
+"momentum before or after the nudge" ambiguity of the reference code does not arise. The custom VJP
+covers the whole layer (:func:`rhel_layer`): the gradients of B and u follow from ``∂L/∂b_k = γ_k``
+(contractions over time, never an (L, P, H) tensor), that of C from the echoes' mean positions φ̄_k
+(the replayed trajectory), and the sequence is processed in chunks of at most 128 steps, one parallel
+scan each, chained through the state — so the layer stores nothing of length L for its backward pass
+but its inputs. Those of â and δ̂ come by autodiff of the elementwise transforms. The echo is affine in
+ε, so the result equals BPTT for every ε up to round-off.
 """
 
 from __future__ import annotations
