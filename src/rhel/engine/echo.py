@@ -99,8 +99,15 @@ def echo_gradients(
     piL: Float[Array, " P"],
     dt: Float[Array, "*P"],
     cotangent: Float[Array, "L P"],
+    *,
+    replay: bool = False,
 ):
-    """Gradients of ``Σ_k ⟨g_k, φ_k⟩`` w.r.t. ``(params, inputs, phi0, pi0, dt)`` from the two echoes."""
+    """Gradients of ``Σ_k ⟨g_k, φ_k⟩`` w.r.t. ``(params, inputs, phi0, pi0, dt)`` from the two echoes.
+
+    With ``replay=True`` it also returns the echoes' mean positions φ̄_1 … φ_L (L, P): the forward
+    trajectory as the echo replays it (exact for a quadratic potential, O(ε²) otherwise), for a caller
+    that needs it for gradients of its own (e.g. a readout's weights) instead of storing it.
+    """
     dtype = phiL.dtype
     step = jnp.broadcast_to(dt, phiL.shape).astype(dtype)
     cotangent = cotangent.astype(dtype)
@@ -124,15 +131,17 @@ def echo_gradients(
         # A flag in the carry: reading the (L, H) input gradients again after the scan would make XLA
         # keep them as a temporary buffer besides the output.
         du_finite = du_finite & jnp.all(jnp.isfinite(du))
-        return (r.phi, r.pi, acc_params, acc_pot, acc_out, du_finite), du
+        out = (du, jnp.mean(phi2, axis=0)) if replay else du
+        return (r.phi, r.pi, acc_params, acc_pot, acc_out, du_finite), out
 
     phi2 = jnp.stack([phiL, phiL])
     pi2 = jnp.stack([-piL, -piL])
     zeros = jnp.zeros_like(phiL)
     acc_params = jax.tree.map(jnp.zeros_like, params)
-    (phi2, pi2, acc_params, acc_pot, acc_out, du_finite), du = lax.scan(
+    (phi2, pi2, acc_params, acc_pot, acc_out, du_finite), out = lax.scan(
         body, (phi2, pi2, acc_params, zeros, zeros, jnp.asarray(True)), (inputs, cotangent), reverse=True
     )
+    du, phi_bar = out if replay else (out, None)
     # One float reduction of the cotangent gives both flags (NaN propagates through max, and a max
     # cannot overflow); a boolean reduction would materialise an (L, P) array of booleans.
     g_max = _max_abs(cotangent)
@@ -156,7 +165,7 @@ def echo_gradients(
         grad_params, grad_inputs, *rest = grads
         grad_params, rest = check_echo_gradients((grad_params, rest), sane)
         grads = (grad_params, _raise_if(grad_inputs, ~du_finite & sane), *rest)
-    return grads
+    return (grads, phi_bar) if replay else grads
 
 
 def rhel_integrate(

@@ -31,9 +31,11 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from rhel.engine.gradient import GradientMethod
+from rhel.engine.echo import echo_gradients
+from rhel.engine.gradient import RHEL, GradientMethod
+from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential
-from rhel.engine.simulate import simulate
+from rhel.engine.simulate import check_system, simulate
 from rhel.errors import RHELError
 from rhel.units.base import HRU
 
@@ -149,17 +151,56 @@ class PotentialHRU(HRU):
                 f"{type(self).__name__} expects inputs of shape (L, {self.hidden}) (one sequence); got "
                 f"{jnp.shape(u)}. Use jax.vmap for a batch."
             )
+        dt = self.step_size(u.dtype)
+        if isinstance(gradient, RHEL):
+            return _rhel_unit(self.potential, gradient, self.params, self.drive, self.C, self.D, dt, u)
         zeros = jnp.zeros((self.state,), u.dtype)
         v = u if self.drive is None else self.drive(u)
-        phis = simulate(
-            self.potential,
-            self.params,
-            v,
-            (zeros, zeros),
-            dt=self.step_size(u.dtype),
-            gradient=gradient,
-        )
+        phis = simulate(self.potential, self.params, v, (zeros, zeros), dt=dt, gradient=gradient)
         return phis @ self.C.T + self.D * u
+
+
+def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
+    """The unit ``u ↦ o`` (drive, leapfrog, readout) as one RHEL custom VJP.
+
+    The forward pass stores the inputs ``u`` and the final state only: autodiff of the drive and the
+    readout around :func:`rhel.simulate` would keep the drive's output ``v`` and the positions φ_1 … φ_L
+    (two (L, P) arrays) until the backward pass. The backward pass recomputes ``v = drive(u)``, turns the
+    output cotangent into ``g_k = Cᵀ do_k``, runs the engine's echo, sends ``∂L/∂v`` back through the
+    drive, and takes ``∂L/∂C = Σ_k do_k φ̄_kᵀ`` from the echoes' replay φ̄ of the trajectory.
+    """
+    drive_arrays, drive_static = eqx.partition(drive, eqx.is_array)
+
+    def drive_fn(arrays, u):
+        return u if drive is None else eqx.combine(arrays, drive_static)(u)
+
+    def forward(params, arrays, C, D, dt, u):
+        zeros = jnp.zeros((C.shape[1],), u.dtype)
+        v, phi0, pi0, dt = check_system(potential, params, drive_fn(arrays, u), (zeros, zeros), dt)[:4]
+        phis, final = integrate(potential, params, v, phi0, pi0, dt)
+        return phis @ C.T + D * u, final
+
+    @jax.custom_vjp
+    def run(params, arrays, C, D, dt, u):
+        return forward(params, arrays, C, D, dt, u)[0]
+
+    def run_fwd(params, arrays, C, D, dt, u):
+        out, (phiL, piL) = forward(params, arrays, C, D, dt, u)
+        return out, (params, arrays, C, D, dt, u, phiL, piL)
+
+    def run_bwd(residuals, do):
+        params, arrays, C, D, dt, u, phiL, piL = residuals
+        do = do.astype(u.dtype)
+        v, drive_vjp = jax.vjp(drive_fn, arrays, u)
+        zeros = jnp.zeros_like(phiL)
+        (g_params, g_v, _, _, g_dt), phi_bar = echo_gradients(
+            potential, method, params, v, zeros, phiL, piL, dt, do @ C, replay=True
+        )
+        g_arrays, g_u = drive_vjp(g_v.astype(v.dtype))
+        return g_params, g_arrays, do.T @ phi_bar, jnp.sum(do * u, axis=0), g_dt, g_u + D * do
+
+    run.defvjp(run_fwd, run_bwd)
+    return run(params, drive_arrays, C, D, dt, u)
 
 
 __all__ = ["PotentialHRU"]
