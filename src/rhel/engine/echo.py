@@ -201,17 +201,36 @@ def rhel_integrate(
     return _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt)
 
 
-def _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt):
-    @jax.custom_vjp
-    def run(params, inputs, phi0, pi0, dt):
-        return integrate(potential, params, inputs, phi0, pi0, dt)[0]
+def final_state_vjp(forward, backward):
+    """A custom VJP that stores only its arguments and a final state — the shape of every RHEL rule.
 
-    def run_fwd(params, inputs, phi0, pi0, dt):
-        phis, (phiL, piL) = integrate(potential, params, inputs, phi0, pi0, dt)
-        return phis, (params, inputs, phi0, phiL, piL, dt)
+    ``forward(*args) -> (out, final)`` computes the output and the system's final state;
+    ``backward(args, final, cotangent) -> grads`` (one per argument) runs the echo from that state.
+    Nothing else of the forward pass is kept for the backward pass.
+    """
+
+    @jax.custom_vjp
+    def run(*args):
+        return forward(*args)[0]
+
+    def run_fwd(*args):
+        out, final = forward(*args)
+        return out, (args, final)
 
     def run_bwd(residuals, cotangent):
-        return echo_gradients(potential, method, *residuals, cotangent)
+        args, final = residuals
+        return tuple(backward(args, final, cotangent))
 
     run.defvjp(run_fwd, run_bwd)
-    return run(params, inputs, phi0, pi0, dt)
+    return run
+
+
+def _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt):
+    def forward(params, inputs, phi0, pi0, dt):
+        return integrate(potential, params, inputs, phi0, pi0, dt)
+
+    def backward(args, final, cotangent):
+        params, inputs, phi0, _, dt = args
+        return echo_gradients(potential, method, params, inputs, phi0, *final, dt, cotangent)
+
+    return final_state_vjp(forward, backward)(params, inputs, phi0, pi0, dt)

@@ -55,7 +55,7 @@ from jax import lax
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from rhel.engine.echo import _all_finite, check_echo_gradients
+from rhel.engine.echo import _all_finite, check_echo_gradients, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod, check_gradient_method
 from rhel.engine.linear_scan import Block2x2, affine_scan
 from rhel.engine.simulate import simulate
@@ -147,16 +147,9 @@ def rhel_layer(
         final, out = lax.scan(chunk, (zero, zero), _chunked(u, n, size))
         return out.reshape((n * size, -1))[pad:], final
 
-    @jax.custom_vjp
-    def run(a, step, B, C, D, u):
-        return forward(a, step, B, C, D, u)[0]
-
-    def run_fwd(a, step, B, C, D, u):
-        out, (phiL, piL) = forward(a, step, B, C, D, u)
-        return out, (a, step, B, C, D, u, phiL, piL)
-
-    def run_bwd(residuals, do):
-        a, step, B, C, D, u, phiL, piL = residuals
+    def backward(args, final, do):
+        a, step, B, C, D, u = args
+        phiL, piL = final
         do = do.astype(dtype)
         block = leapfrog_block(a, step)
         sg = signs()
@@ -219,8 +212,7 @@ def rhel_layer(
             grads = check_echo_gradients(grads, _all_finite((do, phiL, piL)))
         return grads
 
-    run.defvjp(run_fwd, run_bwd)
-    return run(a, step, B, C, D, u)
+    return final_state_vjp(forward, backward)(a, step, B, C, D, u)
 
 
 def oscillator_positions(

@@ -31,7 +31,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from rhel.engine.echo import echo_gradients
+from rhel.engine.echo import echo_gradients, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential
@@ -180,27 +180,17 @@ def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
         phis, final = integrate(potential, params, v, phi0, pi0, dt)
         return phis @ C.T + D * u, final
 
-    @jax.custom_vjp
-    def run(params, arrays, C, D, dt, u):
-        return forward(params, arrays, C, D, dt, u)[0]
-
-    def run_fwd(params, arrays, C, D, dt, u):
-        out, (phiL, piL) = forward(params, arrays, C, D, dt, u)
-        return out, (params, arrays, C, D, dt, u, phiL, piL)
-
-    def run_bwd(residuals, do):
-        params, arrays, C, D, dt, u, phiL, piL = residuals
+    def backward(args, final, do):
+        params, arrays, C, D, dt, u = args
         do = do.astype(u.dtype)
         v, drive_vjp = jax.vjp(drive_fn, arrays, u)
-        zeros = jnp.zeros_like(phiL)
         (g_params, g_v, _, _, g_dt), phi_bar = echo_gradients(
-            potential, method, params, v, zeros, phiL, piL, dt, do @ C, replay=True
+            potential, method, params, v, jnp.zeros_like(final[0]), *final, dt, do @ C, replay=True
         )
         g_arrays, g_u = drive_vjp(g_v.astype(v.dtype))
         return g_params, g_arrays, do.T @ phi_bar, jnp.sum(do * u, axis=0), g_dt, g_u + D * do
 
-    run.defvjp(run_fwd, run_bwd)
-    return run(params, drive_arrays, C, D, dt, u)
+    return final_state_vjp(forward, backward)(params, drive_arrays, C, D, dt, u)
 
 
 __all__ = ["PotentialHRU"]
