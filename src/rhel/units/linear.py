@@ -153,12 +153,16 @@ def rhel_layer(
         do = do.astype(dtype)
         block = leapfrog_block(a, step)
         sg = signs()
-        scale = method.nudge_scale(jnp.einsum("lh,khp,k->lkp", do, C, sg), step, weight=step)
+
+        def cotangent_of(do_rows):  # g = ∂L/∂φ = Re(C)ᵀ do for output-cotangent rows (..., H)
+            return jnp.einsum("...h,khp,k->...kp", do_rows, C, sg)
+
+        scale = method.nudge_scale(cotangent_of(do), step, weight=step)
         kick = method.epsilon / scale
         sign = jnp.array([1.0, -1.0], dtype)[:, None, None]  # the ±ε echoes: axis 1 of (L, 2, K, P)
 
-        def nudge(do_rows):  # (ε/c) δ ⊙ g for cotangent rows (..., H)
-            return kick * step * jnp.einsum("...h,khp,k->...kp", do_rows, C, sg)
+        def nudge(do_rows):  # (ε/c) δ ⊙ g
+            return kick * step * cotangent_of(do_rows)
 
         # replay order (the front padding of the forward pass becomes the echo's last steps)
         u_rev = _chunked(u, n, size)[::-1, ::-1]
@@ -170,7 +174,8 @@ def rhel_layer(
             (phi2, pi2, prev_mean), acc = carry
             u_c, do_c, do_next, valid_c = xs
             force = forcing_of(B, u_c)
-            nudges = nudge(do_c)
+            g = cotangent_of(do_c)
+            nudges = kick * step * g
             # the echo step j starts after the nudge of its own cotangent (added by the previous step);
             # the next step's nudge is part of this step's forcing on the momentum
             after = jnp.concatenate([nudges[1:], nudge(do_next)[None]])
@@ -186,7 +191,6 @@ def rhel_layer(
             half_diff = phis[:, 0] - phis[:, 1] - 0.5 * step * (pis[:, 0] - pis[:, 1] - 2 * after)
             gamma = jnp.where(valid_c, (scale / (2 * method.epsilon)) * half_diff, 0)
             mean = 0.5 * phi_sum  # φ̄ after each step = the forward position before the step it replays
-            g = jnp.einsum("lh,khp,k->lkp", do_c, C, sg)
             grad_a, pot, explicit, grad_B, grad_C = acc
             acc = (
                 grad_a - jnp.sum(gamma * half_mean, axis=(0, 1)),
