@@ -8,7 +8,8 @@ Given ``V(φ, u, θ) -> scalar`` the unit integrates ``H = ½‖π‖² + V(φ; 
 The potential, its parameters θ, the readout and the step size are all the unit needs. Optionally a
 *drive* (:mod:`rhel.units.drive`), a feed-forward map ``v = drive(u)`` applied to the whole sequence
 before the recurrence, turns the potential's input into ``v_k`` instead of ``u_k``: the usual
-``B u + b`` then leaves the per-step work. The dynamics are never rewritten here, so BPTT and RHEL differentiate exactly the same map. The paper's nonlinear HRU
+``B u + b`` then leaves the per-step work. The dynamics are never rewritten here, so BPTT and RHEL
+differentiate exactly the same map. The paper's nonlinear HRU
 (:func:`rhel.units.nonlinear.nonlinear_hru`) is one instance; the linear HRU is another (its potential
 is quadratic, ``½ Σ a_i φ_i² − φᵀ B u``), which :class:`rhel.units.linear.LinearHRU` runs faster with a
 parallel scan.
@@ -157,7 +158,12 @@ class PotentialHRU(HRU):
         zeros = jnp.zeros((self.state,), u.dtype)
         v = u if self.drive is None else self.drive(u)
         phis = simulate(self.potential, self.params, v, (zeros, zeros), dt=dt, gradient=gradient)
-        return phis @ self.C.T + self.D * u
+        return _readout(phis, self.C, self.D, u)
+
+
+def _readout(phis, C, D, u):
+    """``o_k = C φ_k + D ⊙ u_k``."""
+    return phis @ C.T + D * u
 
 
 def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
@@ -178,7 +184,7 @@ def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
         zeros = jnp.zeros((C.shape[1],), u.dtype)
         v, phi0, pi0, dt = check_system(potential, params, drive_fn(arrays, u), (zeros, zeros), dt)[:4]
         phis, final = integrate(potential, params, v, phi0, pi0, dt)
-        return phis @ C.T + D * u, final
+        return _readout(phis, C, D, u), final
 
     def backward(args, final, do):
         params, arrays, C, D, dt, u = args
