@@ -51,10 +51,6 @@ _NEAR = 1.0  # |wφ| below which the bracket is log1p of its cancellation-free a
 _CLAMP = 20.0  # tanh(20) = 1 − 8.5e-18: e = expm1(|wφ|) is clamped there to stay finite
 
 
-def _softplus(x):
-    return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
-
-
 def _bracket_parts(phi, w, v):
     """``(K, tanh(wφ + v), tanh(wφ + v) − tanh v)`` of :func:`logcosh_bracket`, with few transcendentals.
 
@@ -85,7 +81,7 @@ def _bracket_parts(phi, w, v):
     softplus_v = jnp.log1p(a) + jnp.where(pos, 0.0, 2 * av)  # softplus(−2v')
     e = jnp.expm1(jnp.minimum(sp, _CLAMP))
     near = jnp.log1p(e * (e * q + 2 * tau) / (2 * (e + 1)))
-    far = sp + _softplus(-2 * (vp + sp)) - softplus_v
+    far = sp + jax.nn.softplus(-2 * (vp + sp)) - softplus_v
     k = jnp.where(sp < _NEAR, near, far) / w
     t = jnp.tanh(s + v)
     ee = e * (e + 2)
