@@ -80,6 +80,67 @@ def test_force_is_the_spec_force(x64):
     assert jnp.allclose(force, -jax.grad(spec_potential)(phi, v, p), rtol=1e-12)
 
 
+def _pair_problem(rng, n, gap, dtype):
+    """Random parameters, drives and lane pairs ``φ ± gap·noise`` over wide ranges of |wφ + v|."""
+    p = NonlinearParams(
+        w_raw=jnp.asarray(rng.normal(size=n), dtype),
+        c_raw=jnp.asarray(rng.normal(size=n), dtype),
+        alpha_raw=jnp.asarray(0.3, dtype),
+    )
+    phi = rng.normal(size=n) * 10 ** rng.uniform(-3, 1.5, n)
+    v = rng.normal(size=n) * 10 ** rng.uniform(-3, 1.5, n)
+    pair = np.stack([phi + gap * rng.normal(size=n), phi - gap * rng.normal(size=n)])
+    return p, jnp.asarray(pair, dtype), jnp.asarray(v, dtype)
+
+
+@pytest.mark.parametrize("gap", [1e-5, 1e-2, 1.0, 30.0])
+def test_echo_derivatives_match_autodiff(x64, gap):
+    """The closed-form lane differences equal autodiff's, from echoes a hair apart to far apart and
+    from unsaturated to saturated tanh (|wφ + v| up to ~100; beyond ~300 exp underflows in float64)."""
+    p, pair, v = _pair_problem(np.random.default_rng(0), 5_000, gap, jnp.float64)
+    errors = rhel.echo_derivatives_error(nonlinear_potential, p, pair, v)
+    # autodiff itself loses ~1e-16·|wφ|/gap of relative precision in its difference (checked against
+    # 80-bit long double: at gap 1e-5 the closed form is within 2e-13 of it, autodiff 4e-10)
+    assert max(errors) < 1e-12 + 1e-13 / gap
+
+
+def test_echo_derivatives_in_float32_keep_their_digits_where_autodiff_loses_them(x64):
+    """In float32 the closed form stays at round-off against float64 for nearby echoes, while autodiff's
+    difference of two nearly equal gradients loses most digits."""
+    from rhel.engine.pair import autodiff_pair_derivatives
+
+    for gap in (1e-5, 1e-3):
+        problem = _pair_problem(np.random.default_rng(1), 20_000, gap, jnp.float32)
+        p32, pair32, v32 = problem
+        p64, pair64, v64 = jax.tree.map(lambda x: x.astype(jnp.float64), problem)  # the same numbers
+        want = nonlinear_potential.echo_derivatives(pair64, v64, p64)
+        closed = nonlinear_potential.echo_derivatives(pair32, v32, p32)
+        auto = autodiff_pair_derivatives(nonlinear_potential, pair32, v32, p32)
+
+        def error(got):
+            return max(_per_leaf(got, want, _rel))
+
+        assert error(closed) < 2e-6
+        assert error(auto) > 100 * error(closed)
+
+
+def test_rhel_gradients_are_the_same_with_the_closed_form_and_with_autodiff(x64):
+    hru = nonlinear_hru(5, 7, key=jr.key(3))
+    plain = PotentialHRU(
+        lambda phi, v, p: nonlinear_potential(phi, v, p), hru.params, hidden=5, state=7, key=jr.key(4),
+        dt=0.05, drive=hru.drive,
+    )
+    plain = eqx.tree_at(lambda m: (m.C, m.D), plain, (hru.C, hru.D))
+    hru = PotentialHRU(
+        nonlinear_potential, hru.params, hidden=5, state=7, key=jr.key(4), dt=0.05, drive=hru.drive
+    )
+    hru = eqx.tree_at(lambda m: (m.C, m.D), hru, (plain.C, plain.D))
+    u, target = jr.normal(jr.key(5), (80, 5)), jr.normal(jr.key(6), (80, 5))
+    closed = _hru_grads(hru, u, target, rhel.RHEL())
+    auto = _hru_grads(plain, u, target, rhel.RHEL())
+    assert max(_per_leaf(closed, auto, _rel)) < 1e-9
+
+
 def test_w_is_kept_away_from_zero():
     p = NonlinearParams(
         w_raw=jnp.array([-1e4, -50.0, 0.0]), c_raw=jnp.zeros(3), alpha_raw=jnp.array(0.0), w_min=0.1,

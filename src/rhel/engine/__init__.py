@@ -4,10 +4,18 @@ This layer knows nothing about neural networks: it integrates any separable Hami
 ``½‖π‖² + V(φ; θ, u)`` and differentiates it by BPTT or by RHEL. It imports only JAX and Equinox.
 """
 
-from rhel.engine.checks import EnergyDrift, Reversibility, energy_drift, reversibility_error
+from rhel.engine.checks import (
+    EchoDerivativesError,
+    EnergyDrift,
+    Reversibility,
+    echo_derivatives_error,
+    energy_drift,
+    reversibility_error,
+)
 from rhel.engine.gradient import BPTT, RHEL, GradientMethod
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, StepResult, leapfrog_step
+from rhel.engine.pair import EchoDerivatives
 from rhel.engine.simulate import simulate
 
 __all__ = [
@@ -19,6 +27,9 @@ __all__ = [
     "leapfrog_step",
     "StepResult",
     "Potential",
+    "EchoDerivatives",
+    "echo_derivatives_error",
+    "EchoDerivativesError",
     "reversibility_error",
     "energy_drift",
     "Reversibility",

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float, PyTree
 
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
+from rhel.engine.pair import EchoDerivatives, autodiff_pair_derivatives
 from rhel.engine.simulate import check_system
 from rhel.errors import RHELError
 
@@ -99,4 +101,70 @@ def energy_drift(
     return EnergyDrift(drift, rel, energies)
 
 
-__all__ = ["reversibility_error", "energy_drift", "Reversibility", "EnergyDrift"]
+class EchoDerivativesError(NamedTuple):
+    """Norm-wise relative errors of a potential's ``echo_derivatives`` against autodiff."""
+
+    forces: Float[Array, ""]
+    """‖Δ‖/‖ref‖ of ∇_φ V at the two lanes."""
+    inputs: Float[Array, ""]
+    """The same for the lane difference of ∇_u V."""
+    params: Float[Array, ""]
+    """The largest over the leaves of the lane difference of ∇_θ V."""
+
+
+def _relative(got, want):
+    scale = jnp.maximum(jnp.linalg.norm(jnp.ravel(want)), jnp.finfo(want.dtype).tiny)
+    return jnp.linalg.norm(jnp.ravel(got - want)) / scale
+
+
+def echo_derivatives_error(
+    potential: Potential,
+    params: PyTree,
+    phi_pair: Float[Array, "2 P"],
+    u: Float[Array, " H"],
+) -> EchoDerivativesError:
+    """Compare ``potential.echo_derivatives(phi_pair, u, params)`` with autodiff of the same potential.
+
+    A potential that supplies the echo's derivatives in closed form (:mod:`rhel.engine.pair`) must give
+    what ``jax.grad`` gives, up to rounding. Run this in float64 on states like the ones the echo meets
+    (two nearby lanes: ``phi_pair = stack([φ + Δ, φ − Δ])`` with a small Δ, and a large one): every error
+    should be near machine precision (the closed form is often the more accurate of the two, because
+    autodiff's difference of two nearly equal gradients loses digits).
+    """
+    if not isinstance(potential, EchoDerivatives):
+        raise RHELError(
+            f"{type(potential).__name__} has no echo_derivatives method: the echo differentiates it by "
+            "autodiff, and there is nothing to check."
+        )
+    phi_pair = jnp.asarray(phi_pair)
+    if phi_pair.ndim != 2 or phi_pair.shape[0] != 2:
+        raise RHELError(
+            f"phi_pair must stack the two lanes' positions, shape (2, P); got shape {phi_pair.shape}."
+        )
+    want = autodiff_pair_derivatives(potential, phi_pair, u, params)
+    got = potential.echo_derivatives(phi_pair, u, params)
+    if jax.tree.structure(got) != jax.tree.structure(want) or any(
+        jnp.shape(a) != jnp.shape(b) for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want))
+    ):
+        raise RHELError(
+            "echo_derivatives must return (dV_dphi of shape (2, P), the lane difference of dV/du, and "
+            "the lane difference of dV/dparams with the structure of params); got "
+            f"{jax.tree.map(jnp.shape, got)}, expected {jax.tree.map(jnp.shape, want)}."
+        )
+    param_errors = [_relative(a, b) for a, b in zip(jax.tree.leaves(got[2]), jax.tree.leaves(want[2]))]
+    zero = jnp.zeros((), phi_pair.dtype)
+    return EchoDerivativesError(
+        forces=_relative(got[0], want[0]),
+        inputs=_relative(got[1], want[1]),
+        params=jnp.max(jnp.stack(param_errors)) if param_errors else zero,
+    )
+
+
+__all__ = [
+    "reversibility_error",
+    "energy_drift",
+    "echo_derivatives_error",
+    "Reversibility",
+    "EnergyDrift",
+    "EchoDerivativesError",
+]

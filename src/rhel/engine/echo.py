@@ -39,6 +39,8 @@ from jaxtyping import Array, Float, PyTree
 from rhel.engine.gradient import RHEL
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
+from rhel.engine.pair import lane_difference as diff
+from rhel.engine.pair import pair_derivatives
 
 _ECHO_NAN_MESSAGE = (
     "The RHEL echo produced a non-finite gradient from a finite forward pass and finite cotangents. "
@@ -114,24 +116,22 @@ def echo_gradients(
     scale = method.nudge_scale(cotangent, dt, weight=step)
     kick = method.epsilon / scale
     sign = jnp.array([1.0, -1.0], dtype)[:, None]
-    pair_step = jax.vmap(leapfrog_step, in_axes=(None, None, None, None, 0, 0))
-
-    def diff(x):
-        return x[0] - x[1]
+    derivatives = pair_derivatives(potential)
 
     def body(carry, x):
         phi2, pi2, acc_params, acc_pot, acc_out, du_finite = carry
         u, g = x
         pi2 = pi2 + sign * (kick * step * g)
-        acc_out = acc_out + g * jnp.mean(phi2, axis=0)
-        r = pair_step(potential, params, u, dt, phi2, pi2)
-        acc_params = jax.tree.map(lambda a, d: a + diff(d), acc_params, r.dV_dparams)
+        phi_mean = 0.5 * (phi2[0] + phi2[1])  # elementwise, not a reduction: it fuses into its users
+        acc_out = acc_out + g * phi_mean
+        r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
+        acc_params = jax.tree.map(jnp.add, acc_params, r.dV_dparams)
         acc_pot = acc_pot + diff(r.phi_half * r.dV_dphi)
-        du = diff(r.dV_du)
+        du = r.dV_du
         # A flag in the carry: reading the (L, H) input gradients again after the scan would make XLA
         # keep them as a temporary buffer besides the output.
         du_finite = du_finite & jnp.all(jnp.isfinite(du))
-        out = (du, jnp.mean(phi2, axis=0)) if replay else du
+        out = (du, phi_mean) if replay else du
         return (r.phi, r.pi, acc_params, acc_pot, acc_out, du_finite), out
 
     phi2 = jnp.stack([phiL, phiL])

@@ -41,6 +41,9 @@ from jaxtyping import Array, Float
 from rhel.errors import RHELError
 
 
+_NORM_BLOCK = 256  # rows per iteration of the nudge scale's reduction
+
+
 class GradientMethod(eqx.Module):
     """Base class of the gradient methods (:class:`BPTT`, :class:`RHEL`)."""
 
@@ -108,13 +111,24 @@ class RHEL(GradientMethod):
             return jnp.max(jnp.abs(step)).astype(weighted_cotangent.dtype)
         rows = weighted_cotangent
         weight = jnp.ones((), rows.dtype) if weight is None else weight
-        # A scan with a scalar carry rather than jnp.sum(norm(rows, axis=-1)): XLA would
-        # materialise the (L,) vector of norms, and the echo's memory must not grow with L.
-        scale, _ = lax.scan(
-            lambda acc, row: (acc + jnp.linalg.norm((weight * row).ravel()), None),
-            jnp.zeros((), rows.dtype),
-            rows,
-        )
+
+        def norms_sum(block):  # Σ of the rows' norms of a (K, ...) block
+            return jnp.sum(jnp.sqrt(jnp.sum((weight * block) ** 2, axis=tuple(range(1, block.ndim)))))
+
+        # Blocks of _NORM_BLOCK rows in a loop with a scalar carry: jnp.sum(norm(rows, axis=-1)) would
+        # materialise the (L,) vector of norms (the echo's memory must not grow with L), and a scan
+        # over single rows would cost L tiny loop iterations.
+        length = rows.shape[0]
+        blocks, rest = divmod(length, _NORM_BLOCK)
+        scale = jnp.zeros((), rows.dtype)
+        if blocks:
+
+            def add_block(i, acc):
+                return acc + norms_sum(lax.dynamic_slice_in_dim(rows, i * _NORM_BLOCK, _NORM_BLOCK))
+
+            scale = lax.fori_loop(0, blocks, add_block, scale)
+        if rest:
+            scale = scale + norms_sum(rows[length - rest :])
         tiny = jnp.finfo(weighted_cotangent.dtype).tiny
         return jnp.where(scale > tiny, scale, jnp.ones_like(scale))
 

@@ -10,7 +10,8 @@ dimension), one step with input ``u_k`` is
 The map is exactly reversible: ``step(Σz step(Φ)) = Σz Φ`` with ``Σz(φ, π) = (φ, −π)``. The forward pass,
 BPTT and the RHEL echo all call :func:`leapfrog_step`; the echo also reads the derivatives of V at the
 half-step position, which the step returns alongside the new state (under ``jit`` the forward pass never
-computes what it does not use).
+computes what it does not use). The echo steps its two lanes at once (states of shape (2, P)) and passes
+the derivatives of the pair (:mod:`rhel.engine.pair`); the drift–kick–drift arithmetic is the same.
 """
 
 from __future__ import annotations
@@ -36,9 +37,14 @@ class StepResult(NamedTuple):
     dV_dphi: Float[Array, " P"]
     """∇_φ V(φ_{k+½}; θ, u_k)."""
     dV_du: Float[Array, " H"]
-    """∇_u V(φ_{k+½}; θ, u_k)."""
+    """∇_u V(φ_{k+½}; θ, u_k) (for a pair of lanes: its difference between the lanes)."""
     dV_dparams: Any
-    """∇_θ V(φ_{k+½}; θ, u_k), a pytree like ``params``."""
+    """∇_θ V(φ_{k+½}; θ, u_k), a pytree like ``params`` (for a pair of lanes: the difference)."""
+
+
+def gradients(potential: Potential, phi: Float[Array, " P"], u: Float[Array, " H"], params: PyTree):
+    """``(∇_φ V, ∇_u V, ∇_θ V)`` at ``φ`` by autodiff."""
+    return jax.grad(potential, argnums=(0, 1, 2))(phi, u, params)
 
 
 def leapfrog_step(
@@ -46,12 +52,21 @@ def leapfrog_step(
     params: PyTree,
     u: Float[Array, " H"],
     dt: Float[Array, "*P"],
-    phi: Float[Array, " P"],
-    pi: Float[Array, " P"],
+    phi: Float[Array, "*lanes P"],
+    pi: Float[Array, "*lanes P"],
+    *,
+    derivatives: Callable | None = None,
 ) -> StepResult:
-    """One drift–kick–drift step of ``H = ½‖π‖² + V(φ; params, u)`` with step ``dt``."""
+    """One drift–kick–drift step of ``H = ½‖π‖² + V(φ; params, u)`` with step ``dt``.
+
+    ``derivatives(phi_half, u, params) -> (∇_φ V, ∇_u V, ∇_θ V)`` defaults to autodiff of the potential;
+    the echo passes the derivatives of a pair of lanes (:func:`rhel.engine.pair.pair_derivatives`).
+    """
     phi_half = phi + 0.5 * dt * pi
-    dV_dphi, dV_du, dV_dparams = jax.grad(potential, argnums=(0, 1, 2))(phi_half, u, params)
+    if derivatives is None:
+        dV_dphi, dV_du, dV_dparams = gradients(potential, phi_half, u, params)
+    else:
+        dV_dphi, dV_du, dV_dparams = derivatives(phi_half, u, params)
     pi_new = pi - dt * dV_dphi
     phi_new = phi_half + 0.5 * dt * pi_new
     return StepResult(phi_new, pi_new, phi_half, dV_dphi, dV_du, dV_dparams)

@@ -39,6 +39,8 @@ from jaxtyping import Array, Float, PyTree
 from rhel.engine.gradient import RHEL, check_gradient_method
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
+from rhel.engine.pair import lane_difference as diff
+from rhel.engine.pair import pair_derivatives
 from rhel.engine.simulate import check_system
 from rhel.errors import RHELError
 
@@ -150,18 +152,15 @@ def echo_trace(
     kick = method.epsilon / scale
     factor = -scale / (2 * method.epsilon)
     sign = jnp.array([1.0, -1.0], phiL.dtype)[:, None]
-    pair_step = jax.vmap(leapfrog_step, in_axes=(None, None, None, None, 0, 0))
-
-    def diff(x):
-        return x[0] - x[1]
+    derivatives = pair_derivatives(potential)
 
     def body(carry, x):
         phi2, pi2, acc = carry
         u, g = x
         pi2 = pi2 + sign * (kick * step * g)
-        r = pair_step(potential, params, u, dt, phi2, pi2)
-        acc = jax.tree.map(lambda a, d: a + factor * diff(d), acc, r.dV_dparams)
-        return (r.phi, r.pi, acc), (r.phi, r.pi, acc, factor * diff(r.dV_du))
+        r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
+        acc = jax.tree.map(lambda a, d: a + factor * d, acc, r.dV_dparams)
+        return (r.phi, r.pi, acc), (r.phi, r.pi, acc, factor * r.dV_du)
 
     start = (jnp.stack([phiL, phiL]), jnp.stack([-piL, -piL]))
     acc0 = jax.tree.map(jnp.zeros_like, params)

@@ -127,13 +127,80 @@ class NonlinearParams(eqx.Module):
         return jax.nn.softplus(self.alpha_raw)
 
 
-def nonlinear_potential(
-    phi: Float[Array, " P"], v: Float[Array, " P"], params: NonlinearParams
-) -> Float[Array, ""]:
-    """``V = (α/2)‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)]/w_i`` (``v = B u + b``)."""
-    return 0.5 * params.alpha * jnp.sum(phi**2) + jnp.sum(
-        params.c * logcosh_bracket(phi, params.w, v)
-    )
+def _tanh_pair(m, d):
+    """Sum, difference and log-cosh difference of ``tanh``/``log cosh`` at ``m ± d``, without cancellation.
+
+    With ``T = tanh m``, ``D = tanh d``, and ``E_z = exp(−2|z|)``, ``F_z = 1 − E_z`` (from ``expm1``, so
+    exact for small z too), ``tanh |z| = F_z/(1 + E_z)`` and ``1 − tanh² z = 4E_z/(1 + E_z)²``; all three
+    follow from the addition theorems, and each is a product or a ratio of positive terms:
+
+    * ``tanh(m+d) − tanh(m−d) = 2D(1 − T²)/(1 − T²D²) = 2 sgn(d) F_d E_m (1 + E_d) / den``,
+    * ``tanh(m+d) + tanh(m−d) = 2T(1 − D²)/(1 − T²D²) = 2 sgn(m) F_m E_d (1 + E_m) / den``,
+    * ``log cosh(m+d) − log cosh(m−d) = log((1 + TD)/(1 − TD)) = sgn(m d) log1p(F_m F_d / (E_m + E_d))``,
+
+    with ``den = (E_m + E_d)(1 + E_m E_d)``. m and d are stacked so that one ``exp`` and one ``expm1``
+    serve both (on a CPU each elementwise kernel of the echo's loop body costs a dispatch, whatever its
+    size). |z| is clamped where ``exp(4|z|)`` would overflow (|z| ≈ 40 in float32), so that
+    ``1/(E_m + E_d)`` stays finite.
+    """
+    zmax = 0.45 * float(np.log(np.finfo(jnp.result_type(m)).max))
+    a = 2 * jnp.minimum(jnp.abs(jnp.stack([m, d])), zmax)
+    (em, ed), (fm, fd) = jnp.exp(-a), -jnp.expm1(-a)
+    sm, sd = jnp.sign(m), jnp.sign(d)
+    sum_e = em + ed
+    den = sum_e * (1 + em * ed)
+    t_diff = 2 * sd * fd * em * (1 + ed) / den
+    t_sum = 2 * sm * fm * ed * (1 + em) / den
+    lc_diff = sm * sd * jnp.log1p(fm * fd / sum_e)
+    return t_sum, t_diff, lc_diff
+
+
+class NonlinearPotential(eqx.Module):
+    """``V(φ; θ, v) = (α/2)‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)]/w_i`` (``v = B u + b``).
+
+    Called as ``V(phi, v, params)`` (:data:`nonlinear_potential`). It also gives the RHEL echo its
+    derivatives in closed form (:class:`rhel.engine.pair.EchoDerivatives`). With the lanes' mean and
+    half-difference ``φ̄ = (φ+ + φ−)/2``, ``Δ = (φ+ − φ−)/2``, and ``m = wφ̄ + v``, ``d = wΔ`` (so that
+    ``wφ± + v = m ± d``), every difference the echo needs is a function of ``(m, d)``
+    (:func:`_tanh_pair`):
+
+    * forces ``∇_φ V(φ±) = αφ± + c tanh(m ± d)``;
+    * ``Δ ∂V/∂v = c [tanh(m+d) − tanh(m−d)] / w`` and ``Δ ∂V/∂c = ΔK = [log cosh(m+d) − log cosh(m−d)] / w``
+      (the ``log cosh v`` of the bracket cancels);
+    * ``Δ ∂V/∂w = c [φ+ tanh(m+d) − φ− tanh(m−d) − ΔK] / w`` with
+      ``φ+ t+ − φ− t− = φ̄ (t+ − t−) + Δ (t+ + t−)``; ``Δ ∂V/∂α = Σ 2 φ̄ Δ``.
+
+    Autodiff would evaluate the bracket (an ``expm1``, two ``log1p``, an ``exp``) and a ``tanh`` per lane
+    and subtract; this costs four exponentials and one ``log1p`` for both lanes, and the differences are
+    free of cancellation. ``rhel.engine.checks.echo_derivatives_error`` checks it against autodiff.
+    """
+
+    def __call__(
+        self, phi: Float[Array, " P"], v: Float[Array, " P"], params: NonlinearParams
+    ) -> Float[Array, ""]:
+        return 0.5 * params.alpha * jnp.sum(phi**2) + jnp.sum(
+            params.c * logcosh_bracket(phi, params.w, v)
+        )
+
+    def echo_derivatives(
+        self, phi_pair: Float[Array, "2 P"], v: Float[Array, " P"], params: NonlinearParams
+    ) -> tuple[Float[Array, "2 P"], Float[Array, " P"], NonlinearParams]:
+        """Forces at both lanes and the lane differences of ``∇_v V`` and ``∇_θ V`` (see the class)."""
+        (w, c, alpha), to_raw = jax.vjp(lambda p: (p.w, p.c, p.alpha), params)
+        mean = 0.5 * (phi_pair[0] + phi_pair[1])
+        half = 0.5 * (phi_pair[0] - phi_pair[1])
+        t_sum, t_diff, lc_diff = _tanh_pair(w * mean + v, w * half)
+        lane = jnp.array([[1], [-1]], t_diff.dtype).reshape((2,) + (1,) * t_diff.ndim)
+        dV_dphi = alpha * phi_pair + c * (0.5 * (t_sum + lane * t_diff))  # c tanh(m ± d) at the lanes
+        dk = lc_diff / w
+        d_w = c * (mean * t_diff + half * t_sum - dk) / w
+        d_alpha = 2 * jnp.sum(mean * half)
+        (d_params,) = to_raw((d_w, dk, d_alpha))
+        return dV_dphi, c * t_diff / w, d_params
+
+
+nonlinear_potential = NonlinearPotential()
+"""The nonlinear HRU's potential ``V(phi, v, params)`` (a :class:`NonlinearPotential`)."""
 
 
 def _inv_softplus(y):
@@ -201,4 +268,4 @@ def nonlinear_hru(
     )
 
 
-__all__ = ["NonlinearParams", "nonlinear_potential", "nonlinear_hru", "logcosh_bracket"]
+__all__ = ["NonlinearParams", "NonlinearPotential", "nonlinear_potential", "nonlinear_hru", "logcosh_bracket"]
