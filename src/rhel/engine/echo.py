@@ -118,28 +118,26 @@ def echo_gradients(
     sign = jnp.array([1.0, -1.0], dtype)[:, None]
     derivatives = pair_derivatives(potential)
 
+    # -c/2ε, the factor of every echo difference. It multiplies the per-step terms of the dt gradient
+    # inside the scan, so that they and the explicit term g·φ̄ share one accumulator.
+    factor = -scale / (2 * method.epsilon)
+
     def body(carry, x):
-        phi2, pi2, acc_params, acc_pot, acc_out, du_finite = carry
+        phi2, pi2, acc_params, acc_dt = carry
         u, g = x
         pi2 = pi2 + sign * (kick * step * g)
         phi_mean = 0.5 * (phi2[0] + phi2[1])  # elementwise, not a reduction: it fuses into its users
-        acc_out = acc_out + g * phi_mean
         r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
         acc_params = jax.tree.map(jnp.add, acc_params, r.dV_dparams)
-        acc_pot = acc_pot + diff(r.phi_half * r.dV_dphi)
-        du = r.dV_du
-        # A flag in the carry: reading the (L, H) input gradients again after the scan would make XLA
-        # keep them as a temporary buffer besides the output.
-        du_finite = du_finite & jnp.all(jnp.isfinite(du))
-        out = (du, phi_mean) if replay else du
-        return (r.phi, r.pi, acc_params, acc_pot, acc_out, du_finite), out
+        acc_dt = acc_dt + factor * diff(r.phi_half * r.dV_dphi) + g * phi_mean
+        out = (r.dV_du, phi_mean) if replay else r.dV_du
+        return (r.phi, r.pi, acc_params, acc_dt), out
 
     phi2 = jnp.stack([phiL, phiL])
     pi2 = jnp.stack([-piL, -piL])
-    zeros = jnp.zeros_like(phiL)
     acc_params = jax.tree.map(jnp.zeros_like, params)
-    (phi2, pi2, acc_params, acc_pot, acc_out, du_finite), out = lax.scan(
-        body, (phi2, pi2, acc_params, zeros, zeros, jnp.asarray(True)), (inputs, cotangent), reverse=True
+    (phi2, pi2, acc_params, acc_dt), out = lax.scan(
+        body, (phi2, pi2, acc_params, jnp.zeros_like(phiL)), (inputs, cotangent), reverse=True
     )
     du, phi_bar = out if replay else (out, None)
     # One float reduction of the cotangent gives both flags (NaN propagates through max, and a max
@@ -149,22 +147,25 @@ def echo_gradients(
 
     # Without any nudge the two echoes are the same computation, but XLA may round the two lanes of
     # the pair differently (vectorised and scalar code paths); a zero cotangent must give exactly
-    # zero gradients, not that rounding noise amplified by c/2ε.
-    factor = jnp.where(nudged, -scale / (2 * method.epsilon), jnp.zeros_like(scale))
+    # zero gradients, not that rounding noise amplified by c/2ε (the dt accumulator then holds only
+    # that noise: its g·φ̄ terms are exactly zero).
+    factor = jnp.where(nudged, factor, jnp.zeros_like(factor))
     grad_params = jax.tree.map(lambda a: (factor * a).astype(a.dtype), acc_params)
     grad_inputs = (factor * du).astype(inputs.dtype)
     grad_phi0 = -factor * diff(pi2) / step
     grad_pi0 = -factor * diff(phi2) / step
-    grad_step = (factor * acc_pot + acc_out - phi0 * grad_phi0) / step
+    grad_step = (jnp.where(nudged, acc_dt, jnp.zeros_like(acc_dt)) - phi0 * grad_phi0) / step
     grad_dt = grad_step.reshape(jnp.shape(dt)) if jnp.ndim(dt) else jnp.sum(grad_step)
     grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt)))
     if method.check_finite:
-        # Each gradient carries its own check (the input gradients' was made in the scan), so that a
-        # gradient the caller does not use is dead code together with its check.
+        # Each gradient carries its own check, so that a gradient the caller does not use is dead code
+        # together with its check. The input gradients are not read again (that would keep the (L, H)
+        # array alive as a temporary, and a check in the loop costs a kernel per step): an echo that
+        # diverged on the way leaves a non-finite echo state at its end, which is checked instead.
         sane = cotangent_finite & _all_finite((phiL, piL))
         grad_params, grad_inputs, *rest = grads
         grad_params, rest = check_echo_gradients((grad_params, rest), sane)
-        grads = (grad_params, _raise_if(grad_inputs, ~du_finite & sane), *rest)
+        grads = (grad_params, _raise_if(grad_inputs, ~_all_finite((phi2, pi2)) & sane), *rest)
     return (grads, phi_bar) if replay else grads
 
 

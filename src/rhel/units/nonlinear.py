@@ -138,14 +138,18 @@ def _tanh_pair(m, d):
     * ``tanh(m+d) + tanh(m−d) = 2T(1 − D²)/(1 − T²D²) = 2 sgn(m) F_m E_d (1 + E_m) / den``,
     * ``log cosh(m+d) − log cosh(m−d) = log((1 + TD)/(1 − TD)) = sgn(m d) log1p(F_m F_d / (E_m + E_d))``,
 
-    with ``den = (E_m + E_d)(1 + E_m E_d)``. m and d are stacked so that one ``exp`` and one ``expm1``
-    serve both (on a CPU each elementwise kernel of the echo's loop body costs a dispatch, whatever its
-    size). |z| is clamped where ``exp(4|z|)`` would overflow (|z| ≈ 40 in float32), so that
-    ``1/(E_m + E_d)`` stays finite.
+    with ``den = (E_m + E_d)(1 + E_m E_d)``. Precision: ``E_m`` and ``E_d`` come from ``exp`` (relative
+    precision when tiny: with ``E_d = 1 − F_d`` a large |d| beside a larger |m| gave wrong differences),
+    ``F_d`` from ``expm1`` (relative precision for the small d of nearby echoes), and ``F_m = 1 − E_m``
+    (whose rounding for small |m| is an absolute error of order eps in the force and ``eps·|d|`` in the
+    log-cosh difference: the size of their own rounding). Stacking m and d to share the exponentials
+    made the echo slower (a concatenation and slices in its loop body). |z| is clamped where
+    ``exp(4|z|)`` would overflow (|z| ≈ 40 in float32), so that ``1/(E_m + E_d)`` stays finite.
     """
     zmax = 0.45 * float(np.log(np.finfo(jnp.result_type(m)).max))
-    a = 2 * jnp.minimum(jnp.abs(jnp.stack([m, d])), zmax)
-    (em, ed), (fm, fd) = jnp.exp(-a), -jnp.expm1(-a)
+    am, ad = 2 * jnp.minimum(jnp.abs(m), zmax), 2 * jnp.minimum(jnp.abs(d), zmax)
+    em, ed, fd = jnp.exp(-am), jnp.exp(-ad), -jnp.expm1(-ad)
+    fm = 1 - em
     sm, sd = jnp.sign(m), jnp.sign(d)
     sum_e = em + ed
     den = sum_e * (1 + em * ed)
@@ -171,7 +175,7 @@ class NonlinearPotential(eqx.Module):
       ``φ+ t+ − φ− t− = φ̄ (t+ − t−) + Δ (t+ + t−)``; ``Δ ∂V/∂α = Σ 2 φ̄ Δ``.
 
     Autodiff would evaluate the bracket (an ``expm1``, two ``log1p``, an ``exp``) and a ``tanh`` per lane
-    and subtract; this costs four exponentials and one ``log1p`` for both lanes, and the differences are
+    and subtract; this costs three exponentials and one ``log1p`` for both lanes, and the differences are
     free of cancellation. ``rhel.engine.checks.echo_derivatives_error`` checks it against autodiff.
     """
 
