@@ -110,19 +110,22 @@ def test_rhel_can_be_built_under_jit():
     assert float(out) == 0.5
 
 
-def grad_of_quartic(method, loss_scale=1.0):
+def grad_of_quartic(method, loss_scale=1.0, argnums=(0, 1)):
     def loss(p, inputs):
         phis = run(inputs=inputs, potential=quartic, params=p, gradient=method)
         return loss_scale * jnp.sum(phis**2)
 
-    return jax.jit(jax.grad(loss, argnums=(0, 1)))
+    return jax.jit(jax.grad(loss, argnums=argnums))
 
 
-def test_nan_in_the_echo_is_reported():
-    """A nudge far too strong makes the echo diverge: reported, not returned as a gradient."""
+@pytest.mark.parametrize("argnums", [(0, 1), 0, 1], ids=["both", "params", "inputs"])
+def test_nan_in_the_echo_is_reported(argnums):
+    """A nudge far too strong makes the echo diverge: reported, not returned as a gradient, whichever
+    gradients the caller asks for (each carries its own check)."""
     p, inputs = jnp.asarray(0.1), jnp.zeros((L, H))
-    assert all(jnp.all(jnp.isfinite(g)) for g in grad_of_quartic(rhel.RHEL())(p, inputs))
-    diverging = grad_of_quartic(rhel.RHEL(epsilon=1e30, nudge="absolute"))
+    grads = grad_of_quartic(rhel.RHEL(), argnums=argnums)(p, inputs)
+    assert all(jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads))
+    diverging = grad_of_quartic(rhel.RHEL(epsilon=1e30, nudge="absolute"), argnums=argnums)
     with pytest.raises(RUNTIME_ERRORS, match="The RHEL echo produced a non-finite gradient"):
         jax.block_until_ready(diverging(p, inputs))
 

@@ -5,7 +5,16 @@ Hamiltonian system, differentiable by BPTT or RHEL. This layer imports only :mod
 from rhel.units.base import HRU
 from rhel.units.drive import AffineDrive
 from rhel.units.linear import LinearHRU
-from rhel.units.nonlinear import NonlinearParams, nonlinear_hru, nonlinear_potential
+from rhel.units.nonlinear import NonlinearParams, NonlinearPotential, nonlinear_hru, nonlinear_potential
 from rhel.units.potential import PotentialHRU
 
-__all__ = ["HRU", "AffineDrive", "LinearHRU", "PotentialHRU", "nonlinear_hru", "nonlinear_potential", "NonlinearParams"]
+__all__ = [
+    "HRU",
+    "AffineDrive",
+    "LinearHRU",
+    "PotentialHRU",
+    "nonlinear_hru",
+    "nonlinear_potential",
+    "NonlinearPotential",
+    "NonlinearParams",
+]
