@@ -50,14 +50,35 @@ def test_engine_suite_smoke(tmp_path, capsys):
     assert "engine/rhel" in printed and "| engine | 12 | time rhel/bptt |" in printed
 
 
-def test_hssm_suite_smoke(tmp_path):
+def test_hssm_suite_smoke(tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = main(["bench", "--model", "nonlinear", "--lengths", "10", "--batch", "2", "--blocks", "1",
                  "--hidden", "4", "--state", "2", "--methods", "forward,rhel", "--json", str(out)])
     assert code == 0
     report = _check_report(out, ["forward", "rhel"])
-    assert report["ratios"][0]["ratio"] == "time rhel/forward"
     assert all(r["config"]["model"] == "nonlinear" for r in report["results"])
+    # the two methods were also timed interleaved in one process, and the time ratio uses those times
+    forward, rhel = report["results"]
+    for r in (forward, rhel):
+        assert len(r["interleaved_times_s"]) == r["config"]["repeats"]
+        assert r["interleaved_time_s"] == sorted(r["interleaved_times_s"])[len(r["interleaved_times_s"]) // 2]
+    row = report["ratios"][0]
+    assert row["ratio"] == "time rhel/forward"
+    assert row["value"] == rhel["interleaved_time_s"] / forward["interleaved_time_s"]
+    assert "nonlinear interleaved" in capsys.readouterr().out
+
+
+def test_interleaving_can_be_skipped(tmp_path):
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--model", "linear", "--lengths", "8", "--batch", "1", "--blocks", "1",
+                 "--hidden", "3", "--state", "2", "--methods", "bptt,rhel", "--repeats", "3",
+                 "--no-interleave", "--json", str(out)])
+    assert code == 0
+    report = _check_report(out, ["bptt", "rhel"])
+    assert not any("interleaved_time_s" in r for r in report["results"])
+    bptt, rhel = report["results"]
+    time_row = next(row for row in report["ratios"] if row["ratio"] == "time rhel/bptt")
+    assert time_row["value"] == rhel["time_s"] / bptt["time_s"]
 
 
 def test_engine_diffrax_methods_train():
@@ -127,6 +148,14 @@ def _result(method, length, time_s, mem, shape=(4, 2, 64, 16)):
     config = dict(suite="hssm", model="linear", method=method, length=length, batch=batch,
                   blocks=blocks, hidden=hidden, state=state)
     return {"config": config, "time_s": time_s, "peak_rss_mb": mem}
+
+
+def test_time_ratios_prefer_the_interleaved_times():
+    bptt, rhel = _result("bptt", 4000, 2.0, 400.0), _result("rhel", 4000, 3.0, 300.0)
+    bptt["interleaved_time_s"], rhel["interleaved_time_s"] = 2.0, 1.8
+    row = next(r for r in ratios([bptt, rhel]) if r["ratio"] == "time rhel/bptt")
+    assert (row["value"], row["met"]) == (0.9, True)
+    assert "| linear | 4,000 | – | 2 | 1.8 | 0.90 |" in format_summary([bptt, rhel])
 
 
 def test_ratios_and_targets():

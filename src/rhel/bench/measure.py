@@ -107,6 +107,32 @@ def time_step(
     }
 
 
+def time_interleaved(
+    steps: dict[str, tuple[Callable[..., Any], Any, Any]], *, rounds: int, warmup: int
+) -> dict[str, dict[str, Any]]:
+    """Time several steps in this process, **interleaved**: each round runs every step once, in turn.
+
+    ``steps`` maps a name to ``(step, carry, data)`` as for :func:`time_step`. All steps are compiled and
+    warmed up first; then ``rounds`` rounds time each step once. On a machine whose speed drifts (a
+    shared host), every step sees the same drift, so their *ratios* are far steadier than those of
+    steps timed minutes apart in separate processes. Returns ``{name: {"time_s": median, "times_s":
+    [...]}}``. (Memory is not measured here: one process holds every step.)
+    """
+    compiled, carries = {}, {}
+    for name, (step, carry, data) in steps.items():
+        compiled[name] = step.lower(carry, data).compile()
+        for _ in range(warmup):
+            carry = jax.block_until_ready(compiled[name](carry, data))
+        carries[name] = carry
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, (_, _, data) in steps.items():
+            t0 = time.perf_counter()
+            carries[name] = jax.block_until_ready(compiled[name](carries[name], data))
+            times[name].append(time.perf_counter() - t0)
+    return {name: {"time_s": statistics.median(t), "times_s": t} for name, t in times.items()}
+
+
 def _all_finite(tree) -> bool:
     import jax.numpy as jnp
 

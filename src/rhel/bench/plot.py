@@ -7,14 +7,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rhel.bench.report import label
+from rhel.bench.report import label, step_time
 from rhel.atomic import atomic_write
 
 
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:
     """Write a two-panel figure (time | peak RSS, both against L, log-log) to ``path`` atomically.
 
-    Memory: solid lines are the whole process's peak RSS, dotted ones the peak while the steps run.
+    Time: :func:`rhel.bench.report.step_time` (the interleaved median when measured). Memory: solid
+    lines are the whole process's peak RSS, dotted ones the peak while the steps run.
 
     The format follows the file suffix (``.png``, ``.pdf``, ``.svg``). Failed configurations are left out.
     """
@@ -26,7 +27,7 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
     series: dict[str, list[tuple]] = defaultdict(list)
     for r in results:
         if "error" not in r:
-            point = (r["config"]["length"], r["time_s"], r["peak_rss_mb"], r.get("step_peak_rss_mb"))
+            point = (r["config"]["length"], step_time(r), r["peak_rss_mb"], r.get("step_peak_rss_mb"))
             series[label(r["config"])].append(point)
 
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))

@@ -24,6 +24,13 @@ def label(config: dict[str, Any]) -> str:
     return f"{head}/{config['method']}"
 
 
+def step_time(result: dict[str, Any]) -> float:
+    """The step time a ratio uses: the interleaved median when the run measured one (all methods of a
+    model and length timed round by round in one process, so that the machine's drift cancels), else the
+    configuration's own median."""
+    return result.get("interleaved_time_s", result["time_s"])
+
+
 def _shape(config: dict[str, Any]) -> tuple[int, int, int, int]:
     return (config["batch"], config["blocks"], config["hidden"], config["state"])
 
@@ -31,21 +38,22 @@ def _shape(config: dict[str, Any]) -> tuple[int, int, int, int]:
 def format_table(results: list[dict[str, Any]]) -> str:
     """A Markdown table: one row per configuration, failed ones with their error."""
     lines = [
-        "| configuration | L | P | step s (median) | CPU s | peak RSS MB | peak RSS of the steps MB "
-        "| RSS after set-up MB | compile s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| configuration | L | P | step s (median) | interleaved s (median) | CPU s | peak RSS MB "
+        "| peak RSS of the steps MB | RSS after set-up MB | compile s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         c = r["config"]
         head = f"| {label(c)} | {c['length']} | {c['state']} |"
         if "error" in r:
-            lines.append(f"{head} failed: {r['error'].splitlines()[0][:120]} | | | | | |")
+            lines.append(f"{head} failed: {r['error'].splitlines()[0][:120]} | | | | | | |")
             continue
         device = "" if r.get("device_peak_mb") is None else f" (device {r['device_peak_mb']:.0f})"
         step_peak = "n/a" if r.get("step_peak_rss_mb") is None else f"{r['step_peak_rss_mb']:.0f}"
+        interleaved = "–" if r.get("interleaved_time_s") is None else f"{r['interleaved_time_s']:.4g}"
         lines.append(
-            f"{head} {r['time_s']:.4g} | {r['cpu_time_s']:.4g} | {r['peak_rss_mb']:.0f}{device} | "
-            f"{step_peak} | {r['rss_setup_mb']:.0f} | {r['compile_s']:.1f} |"
+            f"{head} {r['time_s']:.4g} | {interleaved} | {r['cpu_time_s']:.4g} | "
+            f"{r['peak_rss_mb']:.0f}{device} | {step_peak} | {r['rss_setup_mb']:.0f} | {r['compile_s']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -68,8 +76,9 @@ def _targets(config: dict[str, Any]) -> dict[str, float]:
 def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """RHEL against the other methods, per model and length: time and peak-memory ratios.
 
-    ``memory`` compares the whole process's peak RSS (what the issue's targets are stated on);
-    ``step memory`` the peak while the compiled steps run (the compiler's own peak left out).
+    ``time`` compares :func:`step_time` (interleaved when measured); ``memory`` the whole process's peak
+    RSS (what the issue's targets are stated on); ``step memory`` the peak while the compiled steps run
+    (the compiler's own peak left out).
 
     Each row: ``{"group", "length", "ratio", "value", "target", "met"}`` where ``target`` is None when
     the issue states no target for that ratio at that shape.
@@ -90,14 +99,14 @@ def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for other in ("bptt", "bptt_checkpoint", "forward"):
             if other not in by_method:
                 continue
-            pairs = [("time", "time_s")]
+            pairs = [("time", step_time)]
             if other != "forward":
-                pairs += [("memory", "peak_rss_mb"), ("step memory", "step_peak_rss_mb")]
-            for kind, field in pairs:
-                if rhel.get(field) is None or by_method[other].get(field) is None:
+                pairs += [("memory", _field("peak_rss_mb")), ("step memory", _field("step_peak_rss_mb"))]
+            for kind, get in pairs:
+                if get(rhel) is None or get(by_method[other]) is None:
                     continue
                 name = f"{kind} rhel/{other}"
-                value = rhel[field] / by_method[other][field]
+                value = get(rhel) / get(by_method[other])
                 target = targets.get(name)
                 rows.append(
                     {
@@ -110,6 +119,10 @@ def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     }
                 )
     return rows
+
+
+def _field(name: str):
+    return lambda result: result.get(name)
 
 
 def format_ratios(rows: list[dict[str, Any]]) -> str:
@@ -128,9 +141,9 @@ def format_ratios(rows: list[dict[str, Any]]) -> str:
 def format_summary(results: list[dict[str, Any]]) -> str:
     """A compact Markdown table for a README: one row per model and length, methods side by side.
 
-    Times are median step times in seconds, memory the process's peak RSS in MB; the two ratios are
-    RHEL's against BPTT (time, memory) and against the forward-only step (time). Missing or failed
-    measurements are shown as "–".
+    Times are median step times in seconds (:func:`step_time`: interleaved when measured), memory the
+    process's peak RSS in MB; the two ratios are RHEL's against BPTT (time, memory) and against the
+    forward-only step (time). Missing or failed measurements are shown as "–".
     """
     cells: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in results:
@@ -138,14 +151,17 @@ def format_summary(results: list[dict[str, Any]]) -> str:
             c = r["config"]
             cells[(label(c).split("/")[0], c["length"])][c["method"]] = r
 
+    def value(r, field):
+        return step_time(r) if field == "time_s" else r.get(field)
+
     def get(row, method, field, fmt):
         r = row.get(method)
-        return "–" if r is None or r.get(field) is None else format(r[field], fmt)
+        return "–" if r is None or value(r, field) is None else format(value(r, field), fmt)
 
     def ratio(row, a, b, field):
         if a not in row or b not in row:
             return "–"
-        return f"{row[a][field] / row[b][field]:.2f}"
+        return f"{value(row[a], field) / value(row[b], field):.2f}"
 
     lines = [
         "| model | L | forward s | BPTT s | RHEL s | RHEL/BPTT time | RHEL/forward time "

@@ -3,10 +3,16 @@
 The parent never imports JAX: it only starts ``python -m rhel.bench.worker '<config JSON>'`` and reads
 the result line back, so one configuration's compiled programs, caches and allocator high-water mark can
 never inflate another's measurement.
+
+With ``interleave=True`` the methods of each model and length are also timed together in one more
+process, interleaved round by round (:func:`rhel.bench.measure.time_interleaved`); each result then
+carries ``interleaved_time_s`` next to its own ``time_s``. Ratios of times taken minutes apart in
+separate processes inherit the machine's drift; interleaved ones do not.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -24,8 +30,23 @@ STDERR_TAIL = 2000
 
 def run_one(config: Config, *, timeout: float | None = None) -> dict[str, Any]:
     """Measure ``config`` in a fresh process; return the worker's result or ``{"error": ...}``."""
-    command = [sys.executable, "-m", "rhel.bench.worker", config.to_json()]
-    base = {"config": json.loads(config.to_json())}
+    return _run_worker(config.to_json(), {"config": json.loads(config.to_json())}, timeout)
+
+
+def run_group(configs: list[Config], *, timeout: float | None = None) -> dict[str, Any]:
+    """Time ``configs`` (one per method) interleaved in one fresh process."""
+    payload = "[" + ", ".join(c.to_json() for c in configs) + "]"
+    return _run_worker(payload, {"group": json.loads(payload)}, timeout)
+
+
+def _group_key(config: Config) -> tuple:
+    fields = json.loads(config.to_json())
+    fields.pop("method")
+    return tuple(sorted(fields.items()))
+
+
+def _run_worker(payload: str, base: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+    command = [sys.executable, "-m", "rhel.bench.worker", payload]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -46,15 +67,41 @@ def run_all(
     *,
     timeout: float | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    interleave: bool = False,
+    on_group: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Measure every configuration in turn, each in its own process."""
-    results = []
-    for config in configs:
-        result = run_one(config, timeout=timeout)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    """Measure every configuration in turn, each in its own process.
+
+    With ``interleave``, right after the configurations of one model and length (consecutive in
+    :func:`rhel.bench.plan.plan`'s order), their methods are timed together in one more process, and each
+    of their results gets ``interleaved_time_s`` and ``interleaved_times_s`` (or ``interleaved_error``);
+    ``on_group`` is then called with those results.
+    """
+    results: list[dict[str, Any]] = []
+    for _, members in itertools.groupby(configs, key=_group_key):
+        members = list(members)
+        group_results = []
+        for config in members:
+            result = run_one(config, timeout=timeout)
+            group_results.append(result)
+            if on_result is not None:
+                on_result(result)
+        if interleave and len(members) > 1:
+            _attach_interleaved(group_results, run_group(members, timeout=timeout))
+            if on_group is not None:
+                on_group(group_results)
+        results.extend(group_results)
     return results
+
+
+def _attach_interleaved(results: list[dict[str, Any]], group: dict[str, Any]) -> None:
+    for r in results:
+        if "error" in group:
+            r["interleaved_error"] = group["error"]
+        else:
+            timing = group["interleaved"][r["config"]["method"]]
+            r["interleaved_time_s"] = timing["time_s"]
+            r["interleaved_times_s"] = timing["times_s"]
 
 
 def _cpu_model() -> str:

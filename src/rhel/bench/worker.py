@@ -4,6 +4,10 @@ The parent (:mod:`rhel.bench.runner`) starts one fresh process per configuration
 memory of one method cannot leak into another's. The worker prints exactly one JSON object on the last
 line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
 and the backend it ran on; or ``{"error": ...}`` for a configuration that could not be measured.
+
+Given a JSON *list* of configurations (the methods of one model and length), the worker instead times
+them interleaved in this one process (:func:`rhel.bench.measure.time_interleaved`) and prints
+``{"group": [...], "interleaved": {method: {"time_s", "times_s"}}}``.
 """
 
 from __future__ import annotations
@@ -25,15 +29,29 @@ def run_config(config: Config) -> dict[str, Any]:
 
     from rhel.bench.measure import time_step
 
-    if config.suite == "engine":
-        from rhel.bench import engine_suite as suite
-    else:
-        from rhel.bench import hssm_suite as suite
-    step, carry, data = suite.build(config)
+    step, carry, data = _suite(config).build(config)
     result = time_step(step, carry, data, repeats=config.repeats, warmup=config.warmup)
     device = jax.devices()[0]
     result["backend"] = f"{device.platform}:{device.device_kind}"
     return result
+
+
+def _suite(config: Config):
+    if config.suite == "engine":
+        from rhel.bench import engine_suite as suite
+    else:
+        from rhel.bench import hssm_suite as suite
+    return suite
+
+
+def run_group(configs: list[Config]) -> dict[str, Any]:
+    """Time the configurations (one per method) interleaved in this process."""
+    from rhel.bench.measure import time_interleaved
+
+    if len({c.method for c in configs}) != len(configs):
+        raise RHELError("an interleaved group needs one configuration per method.")
+    steps = {c.method: _suite(c).build(c) for c in configs}
+    return {"interleaved": time_interleaved(steps, rounds=configs[0].repeats, warmup=configs[0].warmup)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +60,24 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m rhel.bench.worker '<config JSON>'", file=sys.stderr)
         return 2
     try:
-        config = Config.from_json(argv[0])
-        result: dict[str, Any] = {"config": json.loads(config.to_json()), **run_config(config)}
+        if argv[0].lstrip().startswith("["):
+            try:
+                items = json.loads(argv[0])
+            except json.JSONDecodeError as e:
+                raise RHELError(f"a group of benchmark configurations must be a JSON list: {e}") from e
+            configs = [Config.from_json(json.dumps(c)) for c in items]
+            result: dict[str, Any] = {"group": [json.loads(c.to_json()) for c in configs], **run_group(configs)}
+        else:
+            config = Config.from_json(argv[0])
+            result = {"config": json.loads(config.to_json()), **run_config(config)}
         code = 0
     except RHELError as e:
-        result = {"config": json.loads(argv[0]), "error": str(e)}
+        key = "group" if argv[0].lstrip().startswith("[") else "config"
+        try:
+            given = json.loads(argv[0])
+        except json.JSONDecodeError:
+            given = argv[0]
+        result = {key: given, "error": str(e)}
         code = 1
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return code

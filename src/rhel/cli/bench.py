@@ -2,7 +2,9 @@
 
 Every configuration (suite, model, method, length) runs in a fresh Python process (see
 :mod:`rhel.bench`), after compilation and warm-up, and reports the median of ``--repeats`` steps and the
-process's peak RSS. ``--suite hssm`` benchmarks the Hamiltonian SSMs; ``--suite engine`` benchmarks the
+process's peak RSS. The methods of each model and length are then timed once more together in one
+process, interleaved round by round; the time ratios use those times, so that a machine whose speed
+drifts over minutes (a shared host) does not decide them. ``--suite hssm`` benchmarks the Hamiltonian SSMs; ``--suite engine`` benchmarks the
 generic engine (``rhel.simulate`` on coupled nonlinear oscillators) against BPTT, BPTT with
 ``jax.checkpoint`` and two Diffrax adjoints.
 """
@@ -48,6 +50,9 @@ def register(subparsers) -> None:
     p.add_argument("--state", type=int, help="state size P (overrides --shape; engine suite default 32)")
     p.add_argument("--repeats", type=int, default=5, help="timed steps after warm-up (median reported; default 5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps after compilation (default 1)")
+    p.add_argument("--no-interleave", dest="interleave", action="store_false",
+                   help="skip the extra process per model and length that times its methods interleaved, "
+                        "round by round (used for the time ratios: the machine's drift cancels)")
     p.add_argument("--epsilon", type=float, default=0.1, help="RHEL's nudge strength (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per configuration (default 3600)")
@@ -101,7 +106,17 @@ def run(args) -> int:
             warning = "" if r["finite"] else "  (the step produced non-finite values)"
             print(f"{what} {r['time_s']:9.4f} s  {r['peak_rss_mb']:7.0f} MB{warning}", flush=True)
 
-    results = run_all(configs, timeout=args.timeout, on_result=progress)
+    def interleaved(group):
+        c = group[0]["config"]
+        head = f"  {label(c).split('/')[0] + ' interleaved':34s} L={c['length']:<6d}"
+        if "interleaved_error" in group[0]:
+            print(f"{head} failed: {group[0]['interleaved_error'].splitlines()[0]}", flush=True)
+        else:
+            times = ", ".join(f"{r['config']['method']} {r['interleaved_time_s']:.4f} s" for r in group)
+            print(f"{head} {times}", flush=True)
+
+    results = run_all(configs, timeout=args.timeout, on_result=progress, interleave=args.interleave,
+                      on_group=interleaved)
     rows = ratios(results)
     print()
     print(format_table(results))

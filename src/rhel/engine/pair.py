@@ -19,6 +19,9 @@ written without cancellation, which is more accurate in float32 than two evaluat
 :func:`rhel.engine.checks.echo_derivatives_error` compares such a method with autodiff.
 
 The dynamics are untouched: the method only replaces how the derivatives of the same V are computed.
+It is used when the potential receives everything it is differentiated with respect to through
+``params`` and ``u``; a potential that closes over traced values (see :func:`rhel.simulate`) is
+differentiated by autodiff.
 """
 
 from __future__ import annotations

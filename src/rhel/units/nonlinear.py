@@ -24,9 +24,10 @@ The derivatives of the bracket are supplied in closed form (a ``jax.custom_jvp``
 cancellation: ``∂/∂φ = tanh(wφ + v)`` (so BPTT's second derivatives are those of a plain tanh),
 ``∂/∂v = [tanh(wφ + v) − tanh(v)]/w = tanh(wφ) [1 − tanh(wφ + v) tanh(v)] / w`` (an exact identity,
 free of cancellation for small wφ), and the bracket itself as ``log1p`` of a cancellation-free argument
-for small ``s = wφ`` (see :func:`_bracket_parts`). RHEL needs the bracket itself at both echoes every
-step (``∂V/∂c``, ``∂V/∂w``), where BPTT only differentiates the force: on a CPU these transcendental
-functions are most of the echo's cost, so the forms are chosen to need few of them.
+for small ``s = wφ`` (see :func:`_bracket_parts`); these serve the forward pass and BPTT. The RHEL echo
+needs the *differences* of ``∇_θ V`` and ``∇_v V`` between its two lanes (``∂V/∂c`` is the bracket itself),
+which :meth:`NonlinearPotential.echo_derivatives` gives in closed form from the lanes' mean and
+half-difference — fewer transcendental functions than two autodiff evaluations, and no cancellation.
 
 Step size δ: per dimension, **trained by default** (``δ = sigmoid(δ̂)``, like the linear HRU). The engine
 gives δ an exact gradient for both methods (the reference code gave it none under RHEL, so it fixed δ =
@@ -130,8 +131,8 @@ class NonlinearParams(eqx.Module):
 def _tanh_pair(m, d):
     """Sum, difference and log-cosh difference of ``tanh``/``log cosh`` at ``m ± d``, without cancellation.
 
-    With ``T = tanh m``, ``D = tanh d``, and ``E_z = exp(−2|z|)``, ``F_z = 1 − E_z`` (from ``expm1``, so
-    exact for small z too), ``tanh |z| = F_z/(1 + E_z)`` and ``1 − tanh² z = 4E_z/(1 + E_z)²``; all three
+    With ``T = tanh m``, ``D = tanh d``, and ``E_z = exp(−2|z|)``, ``F_z = 1 − E_z``,
+    ``tanh |z| = F_z/(1 + E_z)`` and ``1 − tanh² z = 4E_z/(1 + E_z)²``; all three
     follow from the addition theorems, and each is a product or a ratio of positive terms:
 
     * ``tanh(m+d) − tanh(m−d) = 2D(1 − T²)/(1 − T²D²) = 2 sgn(d) F_d E_m (1 + E_d) / den``,
