@@ -3,7 +3,8 @@
 Time: the step is compiled (ahead of time, timed separately), run ``warmup`` times untimed, then
 ``repeats`` times, each call ended by ``jax.block_until_ready``; the median of those wall-clock times is
 "the time of one step" (the median CPU time of the process, all threads, is recorded too: on a shared
-machine it is less sensitive to other processes than the wall clock).
+machine it is less sensitive to other processes than the wall clock). :func:`time_interleaved` times
+several steps round by round in one process, for ratios that a drifting machine does not decide.
 
 Memory, on a CPU, from the process's resident-set high-water mark:
 
