@@ -31,7 +31,7 @@ from typing import Callable, Protocol, runtime_checkable
 import jax
 from jaxtyping import Array, Float, PyTree
 
-from rhel.engine.leapfrog import Potential
+from rhel.engine.leapfrog import Potential, gradients
 
 
 @runtime_checkable
@@ -57,8 +57,7 @@ def autodiff_pair_derivatives(
     potential: Potential, phi_pair: Float[Array, "2 P"], u: Float[Array, " H"], params: PyTree
 ) -> tuple[Float[Array, "2 P"], Float[Array, " H"], PyTree]:
     """The echo's derivatives by ``jax.grad`` of V at each lane, then the differences."""
-    grads = jax.vmap(jax.grad(potential, argnums=(0, 1, 2)), in_axes=(0, None, None))
-    dV_dphi, dV_du, dV_dparams = grads(phi_pair, u, params)
+    dV_dphi, dV_du, dV_dparams = jax.vmap(lambda phi: gradients(potential, phi, u, params))(phi_pair)
     return dV_dphi, lane_difference(dV_du), jax.tree.map(lane_difference, dV_dparams)
 
 
