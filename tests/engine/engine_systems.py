@@ -65,10 +65,14 @@ POTENTIALS = {"quadratic": quadratic_potential, "nonlinear": nonlinear_potential
 
 @functools.partial(jax.jit, static_argnames=("kind", "method"))
 def all_gradients(params, inputs, phi0, pi0, dt, target, *, kind, method):
-    """Gradient of a nonlinear loss of the positions w.r.t. (params, inputs, phi0, pi0, dt)."""
+    """Gradient of a nonlinear loss of the positions w.r.t. (params, inputs, phi0, pi0, dt).
+
+    ``kind`` names one of :data:`POTENTIALS`, or is a (hashable) potential itself.
+    """
+    potential = POTENTIALS[kind] if isinstance(kind, str) else kind
 
     def loss(params, inputs, phi0, pi0, dt):
-        phis = rhel.simulate(POTENTIALS[kind], params, inputs, (phi0, pi0), dt=dt, gradient=method)
+        phis = rhel.simulate(potential, params, inputs, (phi0, pi0), dt=dt, gradient=method)
         return jnp.mean(jnp.sin(phis - target) ** 2)
 
     return jax.grad(loss, argnums=(0, 1, 2, 3, 4))(params, inputs, phi0, pi0, dt)

@@ -2,23 +2,14 @@
 ``rhel.echo_derivatives_error``, and giving the gradients autodiff gives."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import pytest
-from engine_systems import make_problem, max_relative_error, quadratic_potential
+from engine_systems import all_gradients, make_problem, max_relative_error, quadratic_potential
 
 import rhel
 
 
 CALLS = []
-
-
-def gradients(potential, params, inputs, phi0, pi0, dt, target, method):
-    def loss(params, inputs, phi0, pi0, dt):
-        phis = rhel.simulate(potential, params, inputs, (phi0, pi0), dt=dt, gradient=method)
-        return jnp.mean(jnp.sin(phis - target) ** 2)
-
-    return jax.grad(loss, argnums=(0, 1, 2, 3, 4))(params, inputs, phi0, pi0, dt)
 
 
 class Quadratic(eqx.Module):
@@ -56,9 +47,10 @@ def test_the_echo_uses_echo_derivatives_and_gets_the_autodiff_gradients(x64):
     assert max(errors) < 1e-13
 
     CALLS.clear()
-    got = gradients(closed, params, inputs, phi0, pi0, dt, target, rhel.RHEL())
+    args = (params, inputs, phi0, pi0, dt, target)
+    got = all_gradients(*args, kind=closed, method=rhel.RHEL())
     assert CALLS == [(2, 5)]
-    want = gradients(quadratic_potential, params, inputs, phi0, pi0, dt, target, rhel.BPTT())
+    want = all_gradients(*args, kind="quadratic", method=rhel.BPTT())
     assert max_relative_error(got, want) < 1e-9
 
 

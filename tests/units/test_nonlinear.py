@@ -125,16 +125,14 @@ def test_echo_derivatives_in_float32_keep_their_digits_where_autodiff_loses_them
 
 
 def test_rhel_gradients_are_the_same_with_the_closed_form_and_with_autodiff(x64):
-    hru = nonlinear_hru(5, 7, key=jr.key(3))
-    plain = PotentialHRU(
-        lambda phi, v, p: nonlinear_potential(phi, v, p), hru.params, hidden=5, state=7, key=jr.key(4),
-        dt=0.05, drive=hru.drive,
-    )
-    plain = eqx.tree_at(lambda m: (m.C, m.D), plain, (hru.C, hru.D))
-    hru = PotentialHRU(
-        nonlinear_potential, hru.params, hidden=5, state=7, key=jr.key(4), dt=0.05, drive=hru.drive
-    )
-    hru = eqx.tree_at(lambda m: (m.C, m.D), hru, (plain.C, plain.D))
+    base = nonlinear_hru(5, 7, key=jr.key(3))
+
+    def unit(potential):  # the same key: the same readout C, D
+        return PotentialHRU(
+            potential, base.params, hidden=5, state=7, key=jr.key(4), dt=0.05, drive=base.drive
+        )
+
+    hru, plain = unit(nonlinear_potential), unit(lambda phi, v, p: nonlinear_potential(phi, v, p))
     u, target = jr.normal(jr.key(5), (80, 5)), jr.normal(jr.key(6), (80, 5))
     closed = _hru_grads(hru, u, target, rhel.RHEL())
     auto = _hru_grads(plain, u, target, rhel.RHEL())

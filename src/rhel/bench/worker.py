@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m rhel.bench.worker '<config JSON>'", file=sys.stderr)
         return 2
+    is_group = argv[0].lstrip().startswith("[")
     try:
-        if argv[0].lstrip().startswith("["):
+        if is_group:
             try:
                 items = json.loads(argv[0])
             except json.JSONDecodeError as e:
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             result = {"config": json.loads(config.to_json()), **run_config(config)}
         code = 0
     except RHELError as e:
-        key = "group" if argv[0].lstrip().startswith("[") else "config"
+        key = "group" if is_group else "config"
         try:
             given = json.loads(argv[0])
         except json.JSONDecodeError:
