@@ -9,6 +9,7 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from rhel.engine.gradient import GradientMethod
+from rhel.model.activations import gate, gelu
 from rhel.model.norm import MaskedBatchNorm, Stats
 from rhel.units.base import HRU
 
@@ -31,7 +32,7 @@ class GLU(eqx.Module):
 
     def __call__(self, x: Float[Array, "L H"]) -> Float[Array, "L H"]:
         a, g = jnp.split(jax.vmap(self.linear)(x), 2, axis=-1)
-        return a * jax.nn.sigmoid(g)
+        return gate(a, g)
 
 
 class Block(eqx.Module):
@@ -61,7 +62,7 @@ class Block(eqx.Module):
         """Returns the block's output and the norm's updated running statistics."""
         k1, k2 = (None, None) if key is None else jr.split(key)
         y, stats = self.norm(x, mask, stats, inference=inference)
-        y = jax.nn.gelu(self.hru(y, gradient=gradient))
+        y = gelu(self.hru(y, gradient=gradient))
         y = dropout(y, self.dropout, k1, inference)
         y = dropout(self.glu(y), self.dropout, k2, inference)
         return x + y, stats

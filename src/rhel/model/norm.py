@@ -2,8 +2,9 @@
 
 Training (``inference=False``): every feature is normalised with the mean and the (biased) variance of the
 *current batch*, taken over all examples and all valid time steps (``mask``) — the usual batch-norm
-semantics. Padding never enters the statistics. The statistics are differentiated through (plain
-autodiff: the norm sits outside the HRUs, so it is identical for BPTT and RHEL). A running average
+semantics. Padding never enters the statistics. The statistics are differentiated through (by
+:func:`normalize`'s written-out derivative, which keeps one (L, H) array for the backward pass instead of
+three; the norm sits outside the HRUs, so it is identical for BPTT and RHEL). A running average
 ``r ← m·r + (1 − m)·batch`` (``m = momentum``, stop-gradient) is returned for the model state (the HSSM keeps
 the running statistics of all its norms in one state entry), to be used at inference.
 
@@ -16,6 +17,8 @@ axis_name="batch")``; the cross-example sums use ``lax.psum`` over that axis.
 """
 
 from __future__ import annotations
+
+import functools
 
 import equinox as eqx
 import jax
@@ -67,12 +70,10 @@ class MaskedBatchNorm(eqx.Module):
         run_mean, run_var = stats
         if inference:
             mean, var = run_mean.astype(x.dtype), run_var.astype(x.dtype)
+            y = (x - mean) * jax.lax.rsqrt(var + self.eps)
         else:
-            m = mask.astype(x.dtype)[:, None]
             try:
-                count = lax.psum(jnp.sum(m), BATCH_AXIS)
-                mean = lax.psum(jnp.sum(m * x, axis=0), BATCH_AXIS) / jnp.maximum(count, 1)
-                var = lax.psum(jnp.sum(m * (x - mean) ** 2, axis=0), BATCH_AXIS) / jnp.maximum(count, 1)
+                y, mean, var = normalize(x, mask, self.eps)
             except NameError as e:  # unbound axis name
                 raise RHELError(
                     "Training-mode batch norm needs the batch: call the model through rhel.model.batch_loss "
@@ -83,5 +84,44 @@ class MaskedBatchNorm(eqx.Module):
                 mom * run_mean + (1 - mom) * lax.stop_gradient(mean).astype(run_mean.dtype),
                 mom * run_var + (1 - mom) * lax.stop_gradient(var).astype(run_var.dtype),
             )
-        y = (x - mean) * jax.lax.rsqrt(var + self.eps)
         return y * self.weight + self.bias, stats
+
+
+def _batch_statistics(x: Float[Array, "L H"], m: Float[Array, "L 1"]):
+    """``(N, μ, σ²)``: the count of valid steps and their mean and biased variance, over the batch axis."""
+    count = jnp.maximum(lax.psum(jnp.sum(m), BATCH_AXIS), 1)
+    mean = lax.psum(jnp.sum(m * x, axis=0), BATCH_AXIS) / count
+    var = lax.psum(jnp.sum(m * (x - mean) ** 2, axis=0), BATCH_AXIS) / count
+    return count, mean, var
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def normalize(
+    x: Float[Array, "L H"], mask: Bool[Array, " L"], eps: float
+) -> tuple[Float[Array, "L H"], Float[Array, " H"], Float[Array, " H"]]:
+    """``(x̂, μ, σ²)`` with ``x̂ = (x − μ)/√(σ² + eps)`` and the masked batch statistics ``μ, σ²`` of ``x``.
+
+    Called under ``jax.vmap(..., axis_name="batch")``. Its derivative is written out so that reverse mode
+    keeps only ``x̂`` (and the mask and ``r = 1/√(σ² + eps)``), not the three further (L, H) arrays plain
+    autodiff of the statistics keeps. With ``ẋ`` the tangent of ``x``, ``m`` the mask and ``N = Σm``
+    (sums over the batch and the steps)::
+
+        μ̇ = Σ mẋ / N,    c = Σ mẋ x̂ / N,    x̂̇ = r (ẋ − μ̇ − x̂ c),    σ̇² = 2c / r
+
+    (the mean's tangent drops out of ``σ̇²`` because ``Σ m(x − μ) = 0``).
+    """
+    _, mean, var = _batch_statistics(x, mask.astype(x.dtype)[:, None])
+    return (x - mean) * lax.rsqrt(var + eps), mean, var
+
+
+@normalize.defjvp
+def _normalize_jvp(eps, primals, tangents):
+    (x, mask), (dx, _) = primals, tangents
+    m = mask.astype(x.dtype)[:, None]
+    count, mean, var = _batch_statistics(x, m)
+    r = lax.rsqrt(var + eps)
+    x_hat = (x - mean) * r
+    m_dx = m * dx
+    d_mean = lax.psum(jnp.sum(m_dx, axis=0), BATCH_AXIS) / count
+    c = lax.psum(jnp.sum(m_dx * x_hat, axis=0), BATCH_AXIS) / count
+    return (x_hat, mean, var), (r * (dx - d_mean - x_hat * c), d_mean, 2.0 * c / r)
