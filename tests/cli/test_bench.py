@@ -33,6 +33,8 @@ def _check_report(path, methods):
         # ru_maxrss converted to MB: a JAX process needs tens of MB at least, never tens of GB.
         assert 30 < r["rss_setup_mb"] <= r["rss_compiled_mb"] <= r["peak_rss_mb"] < 20_000
         assert 30 < r["step_peak_rss_mb"] <= r["peak_rss_mb"]
+        # the step's XLA buffers: its parameters and optimiser state at least, far below the process
+        assert 0 < r["buffers_mb"] < r["step_peak_rss_mb"] - 30
     assert report["machine"]["cpus"] >= 1
     return report
 
@@ -143,11 +145,11 @@ def test_a_child_process_reports_its_own_peak_not_its_parents():
     del ballast
 
 
-def _result(method, length, time_s, mem, shape=(4, 2, 64, 16)):
+def _result(method, length, time_s, mem, shape=(4, 2, 64, 16), buffers=None):
     batch, blocks, hidden, state = shape
     config = dict(suite="hssm", model="linear", method=method, length=length, batch=batch,
                   blocks=blocks, hidden=hidden, state=state)
-    return {"config": config, "time_s": time_s, "peak_rss_mb": mem}
+    return {"config": config, "time_s": time_s, "peak_rss_mb": mem, "buffers_mb": buffers}
 
 
 def test_time_ratios_prefer_the_interleaved_times():
@@ -161,8 +163,8 @@ def test_time_ratios_prefer_the_interleaved_times():
 def test_ratios_and_targets():
     rows = ratios([
         _result("forward", 4000, 1.0, 100.0),
-        _result("bptt", 4000, 2.0, 400.0),
-        _result("rhel", 4000, 3.0, 300.0),
+        _result("bptt", 4000, 2.0, 400.0, buffers=100.0),
+        _result("rhel", 4000, 3.0, 300.0, buffers=95.0),
         _result("bptt", 1000, 1.0, 200.0),
         _result("rhel", 1000, 1.5, 100.0),
         _result("bptt", 896, 1.0, 1000.0, shape=(32, 6, 64, 256)),
@@ -172,6 +174,8 @@ def test_ratios_and_targets():
     assert got[(4000, "time rhel/bptt")] == (1.5, 1.0, False)
     assert got[(4000, "time rhel/forward")] == (3.0, 3.3, True)
     assert got[(4000, "memory rhel/bptt")] == (0.75, 0.9, True)
+    assert got[(4000, "buffers rhel/bptt")] == (0.95, 0.9, False)  # the same target on both measures
+    assert (1000, "buffers rhel/bptt") not in got  # not measured: no row
     assert got[(1000, "time rhel/bptt")] == (1.5, None, None)  # the time target starts at L = 4,000
     assert got[(896, "memory rhel/bptt")] == (0.6, 0.5, False)  # SCP1 shape: ≤ 0.5
 
@@ -179,10 +183,10 @@ def test_ratios_and_targets():
 def test_summary_puts_methods_side_by_side():
     table = format_summary([
         _result("forward", 4000, 1.0, 100.0),
-        _result("bptt", 4000, 2.0, 400.0),
-        _result("rhel", 4000, 3.0, 300.0),
+        _result("bptt", 4000, 2.0, 400.0, buffers=100.0),
+        _result("rhel", 4000, 3.0, 300.0, buffers=80.0),
         _result("rhel", 8000, 5.0, 500.0),
     ])
     lines = table.splitlines()
-    assert lines[2] == "| linear | 4,000 | 1 | 2 | 3 | 1.50 | 3.00 | 400 | 300 | 0.75 |"
-    assert lines[3] == "| linear | 8,000 | – | – | 5 | – | – | – | 500 | – |"
+    assert lines[2] == "| linear | 4,000 | 1 | 2 | 3 | 1.50 | 3.00 | 400 | 300 | 0.75 | 100 | 80 | 0.80 |"
+    assert lines[3] == "| linear | 8,000 | – | – | 5 | – | – | – | 500 | – | – | – | – |"

@@ -20,6 +20,11 @@ Memory, on a CPU, from the process's resident-set high-water mark:
   compilation, so that a reader can tell the runtime's floor from the step's own peak.
 
 On a GPU/TPU the device allocator's ``peak_bytes_in_use`` is reported as ``device_peak_mb``.
+
+``buffers_mb``, on any backend: the compiled step's own buffers as XLA planned them
+(:func:`compiled_buffers_mb`: arguments + outputs + the peak of the temporaries, donated arguments counted
+once) — what the step needs whatever runs it, without the runtime's or the compiler's memory. It is what a
+GPU's device-memory statistics measure, and on a CPU the part of the RSS that the method decides.
 """
 
 from __future__ import annotations
@@ -63,6 +68,28 @@ def device_peak_mb() -> float | None:
     return None if peak is None else peak / 2**20
 
 
+def compiled_buffers_mb(compiled: Any) -> float | None:
+    """MB of buffers a compiled XLA program needs: arguments + outputs + peak temporaries − aliased.
+
+    ``temp_size_in_bytes`` is the size of the one preallocated block XLA's buffer assignment packs every
+    temporary into (the peak of their simultaneous liveness, not their sum). None if the backend gives
+    no memory analysis.
+    """
+    try:
+        analysis = compiled.memory_analysis()
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return None
+    if analysis is None:
+        return None
+    size = (
+        analysis.argument_size_in_bytes
+        + analysis.output_size_in_bytes
+        + analysis.temp_size_in_bytes
+        - analysis.alias_size_in_bytes
+    )
+    return size / 2**20
+
+
 def time_step(
     step: Callable[..., Any],
     carry: Any,
@@ -104,6 +131,7 @@ def time_step(
         "peak_rss_mb": max(rss_compiled, peak_rss_mb()),
         "step_peak_rss_mb": vm_hwm_mb() if can_reset else None,
         "device_peak_mb": device_peak_mb(),
+        "buffers_mb": compiled_buffers_mb(compiled),
         "finite": bool(_all_finite(carry)),
     }
 

@@ -15,7 +15,8 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
     """Write a two-panel figure (time | peak RSS, both against L, log-log) to ``path`` atomically.
 
     Time: :func:`rhel.bench.report.step_time` (the interleaved median when measured). Memory: solid
-    lines are the whole process's peak RSS, dotted ones the peak while the steps run.
+    lines are the whole process's peak RSS, dotted ones the peak while the steps run, dashed ones the
+    compiled step's XLA buffers.
 
     The format follows the file suffix (``.png``, ``.pdf``, ``.svg``). Failed configurations are left out.
     """
@@ -27,7 +28,13 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
     series: dict[str, list[tuple]] = defaultdict(list)
     for r in results:
         if "error" not in r:
-            point = (r["config"]["length"], step_time(r), r["peak_rss_mb"], r.get("step_peak_rss_mb"))
+            point = (
+                r["config"]["length"],
+                step_time(r),
+                r["peak_rss_mb"],
+                r.get("step_peak_rss_mb"),
+                r.get("buffers_mb"),
+            )
             series[label(r["config"])].append(point)
 
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -37,9 +44,11 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
         style = "o-" if len(points) > 1 else "o"
         (line,) = ax_time.plot(lengths, [p[1] for p in points], style, label=name)
         ax_mem.plot(lengths, [p[2] for p in points], style, color=line.get_color(), label=name)
-        if all(p[3] is not None for p in points):
-            ax_mem.plot(lengths, [p[3] for p in points], ":", color=line.get_color())
-    for ax, ylabel in ((ax_time, "median step time (s)"), (ax_mem, "peak RSS (MB)")):
+        for index, dashes in ((3, ":"), (4, "--")):
+            if all(p[index] is not None for p in points):
+                ax_mem.plot(lengths, [p[index] for p in points], dashes, color=line.get_color())
+    memory_label = "memory (MB): peak RSS, steps' RSS, XLA buffers"
+    for ax, ylabel in ((ax_time, "median step time (s)"), (ax_mem, memory_label)):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("sequence length L")

@@ -104,7 +104,9 @@ def run(args) -> int:
             print(f"{what} failed: {r['error'].splitlines()[0]}", flush=True)
         else:
             warning = "" if r["finite"] else "  (the step produced non-finite values)"
-            print(f"{what} {r['time_s']:9.4f} s  {r['peak_rss_mb']:7.0f} MB{warning}", flush=True)
+            buffers = "" if r.get("buffers_mb") is None else f"  {r['buffers_mb']:8.1f} MB of XLA buffers"
+            print(f"{what} {r['time_s']:9.4f} s  {r['peak_rss_mb']:7.0f} MB peak RSS{buffers}{warning}",
+                  flush=True)
 
     def interleaved(group):
         c = group[0]["config"]
