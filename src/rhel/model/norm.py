@@ -69,8 +69,7 @@ class MaskedBatchNorm(eqx.Module):
     ) -> tuple[Float[Array, "L H"], Stats]:
         run_mean, run_var = stats
         if inference:
-            mean, var = run_mean.astype(x.dtype), run_var.astype(x.dtype)
-            y = (x - mean) * jax.lax.rsqrt(var + self.eps)
+            y = _standardise(x, run_mean.astype(x.dtype), run_var.astype(x.dtype), self.eps)
         else:
             try:
                 y, mean, var = normalize(x, mask, self.eps)
@@ -85,6 +84,13 @@ class MaskedBatchNorm(eqx.Module):
                 mom * run_var + (1 - mom) * lax.stop_gradient(var).astype(run_var.dtype),
             )
         return y * self.weight + self.bias, stats
+
+
+def _standardise(
+    x: Float[Array, "L H"], mean: Float[Array, " H"], var: Float[Array, " H"], eps: float
+) -> Float[Array, "L H"]:
+    """``x̂ = (x − μ)/√(σ² + eps)``."""
+    return (x - mean) * lax.rsqrt(var + eps)
 
 
 def _batch_statistics(x: Float[Array, "L H"], m: Float[Array, "L 1"]):
@@ -111,7 +117,7 @@ def normalize(
     (the mean's tangent drops out of ``σ̇²`` because ``Σ m(x − μ) = 0``).
     """
     _, mean, var = _batch_statistics(x, mask.astype(x.dtype)[:, None])
-    return (x - mean) * lax.rsqrt(var + eps), mean, var
+    return _standardise(x, mean, var, eps), mean, var
 
 
 @normalize.defjvp
@@ -120,7 +126,7 @@ def _normalize_jvp(eps, primals, tangents):
     m = mask.astype(x.dtype)[:, None]
     count, mean, var = _batch_statistics(x, m)
     r = lax.rsqrt(var + eps)
-    x_hat = (x - mean) * r
+    x_hat = _standardise(x, mean, var, eps)
     m_dx = m * dx
     d_mean = lax.psum(jnp.sum(m_dx, axis=0), BATCH_AXIS) / count
     c = lax.psum(jnp.sum(m_dx * x_hat, axis=0), BATCH_AXIS) / count
