@@ -12,7 +12,7 @@ from rhel.atomic import atomic_write
 
 
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:
-    """Write a two-panel figure (time | peak RSS, both against L, log-log) to ``path`` atomically.
+    """Write a two-panel figure (time | memory, both against L, log-log) to ``path`` atomically.
 
     Time: :func:`rhel.bench.report.step_time` (the interleaved median when measured). Memory: solid
     lines are the whole process's peak RSS, dotted ones the peak while the steps run, dashed ones the
