@@ -1,4 +1,4 @@
-"""GELU and the GLU gate with derivatives that keep one saved tensor per input, not three or four.
+"""GELU and the GLU gate with derivatives that keep one or two arrays for the backward pass, not three to five.
 
 Reverse-mode autodiff keeps, for the backward pass, every intermediate a derivative needs. For the
 tanh-approximated GELU ``½x(1 + tanh(s))``, ``s = √(2/π)(x + 0.044715x³)``, plain autodiff keeps four
