@@ -110,13 +110,23 @@ def test_rhel_equals_bptt_for_every_epsilon(x64, complex_weights):
             assert err <= 1e-8, (method, name, err)
 
 
-@pytest.mark.parametrize("chunk", [10, 16, 64])
-def test_rhel_in_chunks_equals_bptt(x64, monkeypatch, chunk):
-    """The RHEL layer runs in chunks of parallel scans chained through the state (with zero steps
-    padded in front when the chunks do not divide L): the same outputs and gradients."""
+@pytest.mark.parametrize(
+    "chunk, block_elements, layout",
+    [
+        (10, 2**16, (1, 7, 10, 6)),  # one block of several chunks, padded
+        (16, 16 * 2 * P, (4, 1, 16, 0)),  # several blocks of one chunk
+        (10, 25 * 2 * P, (3, 3, 8, 8)),  # several blocks of several chunks, padded
+        (64, 2**16, (1, 1, 64, 0)),  # one scan
+    ],
+)
+def test_rhel_in_blocks_and_chunks_equals_bptt(x64, monkeypatch, chunk, block_elements, layout):
+    """The RHEL layer runs in blocks of chunks of parallel scans chained through the state (with zero
+    steps padded in front when they do not divide L): the same outputs and gradients."""
     import rhel.units.linear as linear
 
     monkeypatch.setattr(linear, "_CHUNK", chunk)
+    monkeypatch.setattr(linear, "_BLOCK_ELEMENTS", block_elements)
+    assert tuple(linear._Layout.of(L, 2 * P)) == layout
     layer = _layer(H, P, seed=2)
     u, target = _data((L, H), 7), _data((L, H), 8)
     np.testing.assert_allclose(layer(u, gradient=rhel.RHEL()), layer(u, gradient=rhel.BPTT()), rtol=1e-10,

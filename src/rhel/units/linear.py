@@ -37,15 +37,16 @@ plus the explicit dependence of the outputs ``φ = δ q`` on δ; it involves no 
 "momentum before or after the nudge" ambiguity of the reference code does not arise. The custom VJP
 covers the whole layer (:func:`rhel_layer`): the gradients of B and u follow from ``∂L/∂b_k = γ_k``
 (contractions over time, never an (L, P, H) tensor), that of C from the echoes' mean positions φ̄_k
-(the replayed trajectory), and the sequence is processed in chunks of at most 128 steps, one parallel
-scan each, chained through the state — so the layer stores nothing of length L for its backward pass
-but its inputs. Those of â and δ̂ come by autodiff of the elementwise transforms. The echo is affine in
-ε, so the result equals BPTT for every ε up to round-off.
+(the replayed trajectory), and the sequence is processed in blocks of chunks of at most 128 steps, one
+parallel scan per chunk, chained through the state — so the layer stores nothing of length L for its
+backward pass but its inputs. Those of â and δ̂ come by autodiff of the elementwise transforms. The echo
+is affine in ε, so the result equals BPTT for every ε up to round-off.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -83,13 +84,38 @@ def _states(a, step, forcing, initial=None):
 
 
 _CHUNK = 128  # the longest stretch of steps one parallel scan of the RHEL layer covers (see rhel_layer)
+_BLOCK_ELEMENTS = 2**17  # steps × K × P of one block of the RHEL layer (per sequence; see rhel_layer)
 
 
-def _chunked(x: Array, n: int, size: int) -> Array:
-    """``x`` (L, ...) padded at the front with zeros to ``n·size`` steps, as (n, size, ...)."""
-    pad = n * size - x.shape[0]
-    x = jnp.concatenate([jnp.zeros((pad,) + x.shape[1:], x.dtype), x]) if pad else x
-    return x.reshape((n, size) + x.shape[1:])
+class _Layout(NamedTuple):
+    """How :func:`rhel_layer` cuts L steps: ``blocks`` × ``chunks`` × ``size`` steps, ``pad`` of them
+    zero steps added in front (from rest, they leave the oscillators at rest)."""
+
+    blocks: int
+    chunks: int
+    size: int
+    pad: int
+
+    @classmethod
+    def of(cls, length: int, width: int) -> _Layout:
+        """Blocks of about ``_BLOCK_ELEMENTS / width`` steps (at least one chunk), chunks of at most
+        ``_CHUNK`` steps, for a state of ``width`` = K·P numbers per step."""
+        blocks = -(-length // max(_CHUNK, _BLOCK_ELEMENTS // width))
+        per_block = -(-length // blocks)
+        chunks = -(-per_block // _CHUNK)
+        size = -(-per_block // chunks)
+        return cls(blocks, chunks, size, blocks * chunks * size - length)
+
+    def split(self, x: Array) -> Array:
+        """``x`` (L, ...) padded in front, as (blocks, chunks, size, ...)."""
+        if self.pad:
+            x = jnp.concatenate([jnp.zeros((self.pad,) + x.shape[1:], x.dtype), x])
+        return x.reshape((self.blocks, self.chunks, self.size) + x.shape[1:])
+
+    def merge(self, x: Array, lead: int) -> Array:
+        """The inverse of :meth:`split` for an array whose first ``lead`` axes index the steps in order
+        (e.g. 2 for (blocks, chunks · size, ...)): (L, ...), padding dropped."""
+        return x.reshape((-1,) + x.shape[lead:])[self.pad :]
 
 
 def rhel_layer(
@@ -103,84 +129,88 @@ def rhel_layer(
 ) -> Float[Array, "L H"]:
     """The whole linear layer ``u ↦ o`` as one RHEL custom VJP (forcing, oscillators and readout).
 
-    The sequence is cut into chunks of at most ``_CHUNK`` steps (zero steps are added at the start: from
-    rest they leave the oscillators at rest). The forward pass runs one parallel scan per chunk, chained
-    through the state, and stores only the inputs and the final state. The echo replays the chunks in
-    reverse order, each by one parallel scan of both echoes from the state the previous chunk left, and
-    reduces each chunk at once into the gradients (module docstring):
+    The sequence is cut into blocks of about ``_BLOCK_ELEMENTS / (K·P)`` steps, each cut into chunks of at
+    most ``_CHUNK`` steps (:class:`_Layout`; zero steps are added at the start). The forward pass takes
+    one block at a time: the forcing ``B u`` of the whole block (one matrix product), one parallel scan
+    per chunk chained through the state, the readout of the block (one product); it stores only the
+    inputs and the final state. The echo replays the blocks and their chunks in reverse order, each chunk
+    by one parallel scan of both echoes from the state the previous one left, and reduces each block into
+    the gradients (module docstring):
 
         ∂L/∂a, ∂L/∂δ          from γ_k and the echoes' mean half-step positions,
         ∂L/∂B = Σ_k γ_k u_kᵀ,  ∂L/∂u_k = Bᵀγ_k + D ⊙ do_k,
         ∂L/∂C = Σ_k do_k φ̄_kᵀ  with φ̄_k the echoes' replay of the forward positions,
 
-    where ``do_k`` is the output cotangent and ``g_k = ∂L/∂φ_k = Re(C)ᵀ do_k`` the nudge. Nothing of
-    length L is held beyond the inputs, the outputs and their cotangents: the memory of the echo does not
-    grow with the sequence, and autodiff of the forcing and the readout (which would keep ``B u`` and
-    φ_1 … φ_L, two (L, K, P) arrays per layer, until the backward pass) is not needed.
+    where ``do_k`` is the output cotangent and ``g_k = ∂L/∂φ_k = Re(C)ᵀ do_k`` the nudge. Beyond the
+    inputs, the outputs, their cotangents and the nudges g_k (whose norms set the nudge's scale before the
+    echo starts), nothing of length L is held: the echo's own arrays (forcing, γ, φ̄) span one block, so
+    its memory does not grow with the sequence, and autodiff of the forcing and the readout (which would
+    keep ``B u`` and φ_1 … φ_L, two (L, K, P) arrays per layer, until the backward pass) is not needed.
 
-    Chunk length (gradient of one layer on a 2-core CPU, median of 9): batch 32, P = 256, L = 896 —
-    128 steps: 452 ms and 134 MB of temporaries, 512: 703 ms / 378 MB, one chunk: 943 ms / 805 MB
-    (BPTT: 430 ms / 418 MB); batch 4, P = 16, L = 4,000 — 18 to 20 ms for 128 to 1,024 steps, 30 ms for
-    one chunk. Short chunks keep each scan's working set in cache.
+    Why two levels (2-core CPU): short chunks keep each scan's working set in cache (gradient of one
+    layer, batch 32, P = 256, L = 896, median of 9 — chunks of 128 steps: 452 ms and 134 MB of
+    temporaries, 512: 703 ms / 378 MB, one chunk: 943 ms / 805 MB; BPTT: 430 ms / 418 MB), while the
+    matrix products of a chunk are too small to be efficient on their own. Gradient of one layer, batch
+    4, P = 16 (K·P = 32), interleaved medians of 40 / 30 rounds, L = 4,000 / 8,000: products per chunk
+    19.4 / 50.0 ms; blocks of 2¹⁶ / K·P steps 16.7 / 43.7 ms, 2¹⁷: 14.9 / 46.3 ms, 2¹⁹: – / 45.7 ms;
+    BPTT 13.4 / 37.7 ms. In the whole training step (docs/performance.md, finding 17) 2¹⁷ is the best at
+    L = 4,000 and at the SCP1 shape (K·P = 512: blocks of 256 steps, two chunks each) and level with the
+    others at 8,000 and 18,000.
     """
-    L = u.shape[0]
-    n = -(-L // _CHUNK)
-    size = -(-L // n)
-    pad = n * size - L
+    layout = _Layout.of(u.shape[0], C.shape[0] * C.shape[2])
     dtype = u.dtype
 
     def signs():  # Re(C φ) = C₀φ₀ − C₁φ₁; made where it is used (no constant captured by the VJP)
         return jnp.array([1.0, -1.0][: C.shape[0]], dtype)
 
     def forcing_of(B, u):
-        return jnp.einsum("kph,lh->lkp", B, u)
+        return jnp.einsum("kph,...h->...kp", B, u)
 
-    def readout(phis, C, D, u):
-        return jnp.einsum("lkp,khp,k->lh", phis, C, signs()) + D * u
+    def steps(x):  # (chunks, size, ...) → (chunks · size, ...): one block's steps in a row
+        return x.reshape((-1,) + x.shape[2:])
 
     def forward(a, step, B, C, D, u):
-        def chunk(state, u_c):
-            phis, pis = _states(a, step, forcing_of(B, u_c), state)
-            return (phis[-1], pis[-1]), readout(phis, C, D, u_c)
+        def chunk(state, force_c):
+            phis, pis = _states(a, step, force_c, state)
+            return (phis[-1], pis[-1]), phis
+
+        def block(state, u_b):
+            state, phis = lax.scan(chunk, state, forcing_of(B, u_b))
+            return state, jnp.einsum("lkp,khp,k->lh", steps(phis), C, signs()) + D * steps(u_b)
 
         zero = jnp.zeros_like(C[:, 0, :])  # (K, P)
-        final, out = lax.scan(chunk, (zero, zero), _chunked(u, n, size))
-        return out.reshape((n * size, -1))[pad:], final
+        final, out = lax.scan(block, (zero, zero), layout.split(u))
+        return layout.merge(out, 2), final
 
     def backward(args, final, do):
         a, step, B, C, D, u = args
         phiL, piL = final
         do = do.astype(dtype)
-        block = leapfrog_block(a, step)
+        block_matrix = leapfrog_block(a, step)
         sg = signs()
-
-        def cotangent_of(do_rows):  # g = ∂L/∂φ = Re(C)ᵀ do for output-cotangent rows (..., H)
-            return jnp.einsum("...h,khp,k->...kp", do_rows, C, sg)
-
-        scale = method.nudge_scale(cotangent_of(do), step, weight=step)
+        g = jnp.einsum("lh,khp,k->lkp", do, C, sg)  # the nudges' direction g_k = Re(C)ᵀ do_k
+        scale = method.nudge_scale(g, step, weight=step)
         kick = method.epsilon / scale
         sign = jnp.array([1.0, -1.0], dtype)[:, None, None]  # the ±ε echoes: axis 1 of (L, 2, K, P)
 
-        def nudge(do_rows):  # (ε/c) δ ⊙ g
-            return kick * step * cotangent_of(do_rows)
+        def replay(x):  # (L, ...) → (blocks, chunks, size, ...) in the echo's order
+            return layout.split(x)[::-1, ::-1, ::-1]
 
-        # replay order (the front padding of the forward pass becomes the echo's last steps)
-        u_rev = _chunked(u, n, size)[::-1, ::-1]
-        do_rev = _chunked(do, n, size)[::-1, ::-1]
-        next_first = jnp.concatenate([do_rev[1:, 0], jnp.zeros_like(do_rev[:1, 0])])
-        valid = (lax.iota(jnp.int32, n * size) < L).reshape(n, size, 1, 1)
+        g_rev = replay(g)
+        # the first nudge of the chunk that follows each chunk in the echo's order (zero after the last)
+        firsts = g_rev[:, :, 0]
+        flat = firsts.reshape((-1,) + g.shape[1:])
+        next_first = jnp.concatenate([flat[1:], jnp.zeros_like(flat[:1])]).reshape(firsts.shape)
+        valid = replay(jnp.ones(u.shape[:1], bool))[..., None, None]  # False on the padding
 
         def chunk(carry, xs):
-            (phi2, pi2, prev_mean), acc = carry
-            u_c, do_c, do_next, valid_c = xs
-            force = forcing_of(B, u_c)
-            g = cotangent_of(do_c)
-            nudges = kick * step * g
+            (phi2, pi2, prev_mean), (grad_a, pot) = carry
+            force, g_c, g_next, valid_c = xs
             # the echo step j starts after the nudge of its own cotangent (added by the previous step);
             # the next step's nudge is part of this step's forcing on the momentum
-            after = jnp.concatenate([nudges[1:], nudge(do_next)[None]])
+            after = kick * step * jnp.concatenate([g_c[1:], g_next[None]])
             phis, pis = affine_scan(
-                block,
+                block_matrix,
                 (0.5 * step * step * force[:, None], step * force[:, None] + sign * after[:, None]),
                 (phi2, pi2),
             )
@@ -191,26 +221,34 @@ def rhel_layer(
             half_diff = phis[:, 0] - phis[:, 1] - 0.5 * step * (pis[:, 0] - pis[:, 1] - 2 * after)
             gamma = jnp.where(valid_c, (scale / (2 * method.epsilon)) * half_diff, 0)
             mean = 0.5 * phi_sum  # φ̄ after each step = the forward position before the step it replays
-            grad_a, pot, explicit, grad_B, grad_C = acc
-            acc = (
-                grad_a - jnp.sum(gamma * half_mean, axis=(0, 1)),
-                pot - jnp.sum(gamma * (2 * a * half_mean - force), axis=(0, 1)),
-                # the outputs' explicit dependence on δ: Σ_k g_k φ̄_k over the forward positions
-                explicit + jnp.sum(g[0] * prev_mean, axis=0) + jnp.sum(g[1:] * mean[:-1], axis=(0, 1)),
-                grad_B + jnp.einsum("lkp,lh->kph", gamma, u_c),
-                grad_C
-                + sg[:, None, None] * do_c[0][None, :, None] * prev_mean[:, None, :]
-                + jnp.einsum("lh,lkp,k->khp", do_c[1:], mean[:-1], sg),
-            )
-            grad_u = jnp.einsum("kph,lkp->lh", B, gamma)
-            return ((phis[-1], pis[-1], mean[-1]), acc), grad_u
+            grad_a = grad_a - jnp.sum(gamma * half_mean, axis=(0, 1))
+            pot = pot - jnp.sum(gamma * (2 * a * half_mean - force), axis=(0, 1))
+            positions = jnp.concatenate([prev_mean[None], mean[:-1]])  # φ̄_k for the outputs of chunk
+            return ((phis[-1], pis[-1], mean[-1]), (grad_a, pot)), (gamma, positions)
 
-        start = (jnp.stack([phiL, phiL]), -piL + sign * nudge(do_rev[0, 0]), phiL)
+        def block(carry, xs):
+            state, (grad_a, pot, explicit, grad_B, grad_C) = carry
+            u_b, do_b, g_b, next_b, valid_b = xs
+            (state, (grad_a, pot)), (gamma, positions) = lax.scan(
+                chunk, (state, (grad_a, pot)), (forcing_of(B, u_b), g_b, next_b, valid_b)
+            )
+            gamma, positions, u_b, do_b, g_b = map(steps, (gamma, positions, u_b, do_b, g_b))
+            acc = (
+                grad_a,
+                pot,
+                # the outputs' explicit dependence on δ: Σ_k g_k φ̄_k over the forward positions
+                explicit + jnp.sum(g_b * positions, axis=(0, 1)),
+                grad_B + jnp.einsum("lkp,lh->kph", gamma, u_b),
+                grad_C + jnp.einsum("lh,lkp,k->khp", do_b, positions, sg),
+            )
+            return (state, acc), jnp.einsum("kph,lkp->lh", B, gamma)
+
+        start = (jnp.stack([phiL, phiL]), -piL + sign * (kick * step * g_rev[0, 0, 0]), phiL)
         acc0 = (jnp.zeros_like(a),) * 3 + (jnp.zeros_like(B), jnp.zeros_like(C))
         (_, (grad_a, pot, explicit, grad_B, grad_C)), grad_u = lax.scan(
-            chunk, (start, acc0), (u_rev, do_rev, next_first, valid)
+            block, (start, acc0), (replay(u), replay(do), g_rev, next_first, valid)
         )
-        grad_u = grad_u[::-1, ::-1].reshape((n * size, -1))[pad:] + D * do
+        grad_u = layout.merge(grad_u[::-1, ::-1], 2) + D * do
         grads = (grad_a, (pot + explicit) / step, grad_B, grad_C, jnp.sum(do * u, axis=0), grad_u)
         if method.check_finite:
             grads = check_echo_gradients(grads, _all_finite((do, phiL, piL)))
