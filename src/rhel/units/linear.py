@@ -83,6 +83,24 @@ def _states(a, step, forcing, initial=None):
     return affine_scan(block, (0.5 * step * step * forcing, step * forcing), initial)
 
 
+def _signs(C: Array) -> Array:
+    """``(1, −1)`` for complex weights (``Re(C φ) = C₀φ₀ − C₁φ₁``), ``(1,)`` for real ones; built where it
+    is used, so that no constant is captured by the custom VJP."""
+    return jnp.array([1.0, -1.0][: C.shape[0]], C.dtype)
+
+
+def _forcing(B: Float[Array, "K P H"], u: Float[Array, "*L H"]) -> Float[Array, "*L K P"]:
+    """The oscillators' forcing ``b_k = B u_k`` for every step."""
+    return jnp.einsum("kph,...h->...kp", B, u)
+
+
+def _readout(
+    phis: Float[Array, "L K P"], C: Float[Array, "K H P"], D: Float[Array, " H"], u: Float[Array, "L H"]
+) -> Float[Array, "L H"]:
+    """``o_k = Re(C φ_k) + D ⊙ u_k = Σ_κ s_κ C_κ φ_{κ,k} + D ⊙ u_k``."""
+    return jnp.einsum("lkp,khp,k->lh", phis, C, _signs(C)) + D * u
+
+
 _CHUNK = 128  # the longest stretch of steps one parallel scan of the RHEL layer covers (see rhel_layer)
 _BLOCK_ELEMENTS = 2**17  # steps × K × P of one block of the RHEL layer (per sequence; see rhel_layer)
 
@@ -160,12 +178,6 @@ def rhel_layer(
     layout = _Layout.of(u.shape[0], C.shape[0] * C.shape[2])
     dtype = u.dtype
 
-    def signs():  # Re(C φ) = C₀φ₀ − C₁φ₁; made where it is used (no constant captured by the VJP)
-        return jnp.array([1.0, -1.0][: C.shape[0]], dtype)
-
-    def forcing_of(B, u):
-        return jnp.einsum("kph,...h->...kp", B, u)
-
     def steps(x):  # (chunks, size, ...) → (chunks · size, ...): one block's steps in a row
         return x.reshape((-1,) + x.shape[2:])
 
@@ -175,8 +187,8 @@ def rhel_layer(
             return (phis[-1], pis[-1]), phis
 
         def block(state, u_b):
-            state, phis = lax.scan(chunk, state, forcing_of(B, u_b))
-            return state, jnp.einsum("lkp,khp,k->lh", steps(phis), C, signs()) + D * steps(u_b)
+            state, phis = lax.scan(chunk, state, _forcing(B, u_b))
+            return state, _readout(steps(phis), C, D, steps(u_b))
 
         zero = jnp.zeros_like(C[:, 0, :])  # (K, P)
         final, out = lax.scan(block, (zero, zero), layout.split(u))
@@ -187,7 +199,7 @@ def rhel_layer(
         phiL, piL = final
         do = do.astype(dtype)
         block_matrix = leapfrog_block(a, step)
-        sg = signs()
+        sg = _signs(C)
         g = jnp.einsum("lh,khp,k->lkp", do, C, sg)  # the nudges' direction g_k = Re(C)ᵀ do_k
         scale = method.nudge_scale(g, step, weight=step)
         kick = method.epsilon / scale
@@ -230,7 +242,7 @@ def rhel_layer(
             state, (grad_a, pot, explicit, grad_B, grad_C) = carry
             u_b, do_b, g_b, next_b, valid_b = xs
             (state, (grad_a, pot)), (gamma, positions) = lax.scan(
-                chunk, (state, (grad_a, pot)), (forcing_of(B, u_b), g_b, next_b, valid_b)
+                chunk, (state, (grad_a, pot)), (_forcing(B, u_b), g_b, next_b, valid_b)
             )
             gamma, positions, u_b, do_b, g_b = map(steps, (gamma, positions, u_b, do_b, g_b))
             acc = (
@@ -350,8 +362,7 @@ class LinearHRU(HRU):
 
     def readout(self, phis: Float[Array, "L K P"], u: Float[Array, "L H"]) -> Float[Array, "L H"]:
         """``o_k = Re(C φ_k) + D ⊙ u_k``: the real part of the complex product is ``C₀φ₀ − C₁φ₁``."""
-        signs = jnp.array([1.0, -1.0][: self.C.shape[0]], phis.dtype)
-        return jnp.einsum("lkp,khp,k->lh", phis, self.C, signs) + self.D * u
+        return _readout(phis, self.C, self.D, u)
 
     def __call__(self, u: Float[Array, "L H"], *, gradient: GradientMethod) -> Float[Array, "L H"]:
         """Run the layer over one sequence (parallel scan); differentiable by BPTT or RHEL."""
@@ -361,8 +372,7 @@ class LinearHRU(HRU):
         step = _check_stable(a, step)
         if isinstance(gradient, RHEL):
             return rhel_layer(gradient, a, step, self.B, self.C, self.D, u)
-        forcing = jnp.einsum("kph,lh->lkp", self.B, u)
-        return self.readout(oscillator_positions(a, step, forcing), u)
+        return self.readout(oscillator_positions(a, step, _forcing(self.B, u)), u)
 
     # --- the same layer as a generic-engine system (sequential leapfrog), for cross-checks ---
 
