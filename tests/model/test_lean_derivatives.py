@@ -76,3 +76,30 @@ def test_backward_passes_keep_one_array_per_output_not_three_to_five():
     assert len(_kept(_plain_gate, x, 2 * x)) == 3
     assert len(_kept(lambda x: _batched_normalize(normalize, mask)(x)[0], x)) == 1  # x̂
     assert len(_kept(lambda x: _batched_normalize(normalize.fun, mask)(x)[0], x)) == 2
+
+
+def test_block_keeps_the_hru_output_not_the_gelu_derivative_and_the_glu_input():
+    """Between the HRU and the GLU's gate a block keeps z (and the dropout mask) for its backward pass:
+    the checkpoint recomputes gelu(z), gelu'(z) and the linear map's input from them."""
+    import equinox as eqx
+
+    from rhel.model.block import _activate_and_mix, apply_dropout
+
+    z = jr.normal(jr.key(2), (20, 5))
+    keep = jr.bernoulli(jr.key(3), 0.9, z.shape)
+    linear = eqx.nn.Linear(5, 10, key=jr.key(4))
+
+    def plain(z):
+        return jax.vmap(linear)(apply_dropout(gelu(z), keep, 0.1))
+
+    def checkpointed(z):
+        return _activate_and_mix(linear, z, keep, 0.1)
+
+    def kept_floats(fn):
+        return [x for x in _kept(fn, z) if x.dtype != jnp.bool_]  # the dropout mask is kept by both
+
+    assert jnp.array_equal(plain(z), checkpointed(z))
+    kept = kept_floats(checkpointed)
+    assert len(kept) == 1 and jnp.array_equal(kept[0], z)
+    assert len(kept_floats(plain)) == 2  # gelu'(z) and the linear map's input
+    check_grads(checkpointed, (z,), order=1, modes=["rev"], atol=1e-2, rtol=1e-2)

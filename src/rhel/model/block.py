@@ -14,12 +14,23 @@ from rhel.model.norm import MaskedBatchNorm, Stats
 from rhel.units.base import HRU
 
 
+def dropout_mask(
+    rate: float, key: PRNGKeyArray | None, shape: tuple[int, ...], inference: bool
+) -> Bool[Array, "*shape"] | None:
+    """The entries inverted dropout keeps (each with probability ``1 − rate``); None when it keeps all."""
+    if inference or rate == 0.0:
+        return None
+    return jr.bernoulli(key, 1.0 - rate, shape)
+
+
+def apply_dropout(x: Array, keep: Bool[Array, "*shape"] | None, rate: float) -> Array:
+    """Inverted dropout with a given mask: zero the dropped entries, scale the rest by ``1/(1 − rate)``."""
+    return x if keep is None else jnp.where(keep, x / (1.0 - rate), 0.0)
+
+
 def dropout(x: Array, rate: float, key: PRNGKeyArray | None, inference: bool) -> Array:
     """Inverted dropout: zero each entry with probability ``rate``, scale the rest by ``1/(1 − rate)``."""
-    if inference or rate == 0.0:
-        return x
-    keep = jr.bernoulli(key, 1.0 - rate, x.shape)
-    return jnp.where(keep, x / (1.0 - rate), 0.0)
+    return apply_dropout(x, dropout_mask(rate, key, x.shape, inference), rate)
 
 
 class GLU(eqx.Module):
@@ -31,8 +42,24 @@ class GLU(eqx.Module):
         self.linear = eqx.nn.Linear(features, 2 * features, key=key, dtype=dtype)
 
     def __call__(self, x: Float[Array, "L H"]) -> Float[Array, "L H"]:
-        a, g = jnp.split(jax.vmap(self.linear)(x), 2, axis=-1)
+        return self.gated(jax.vmap(self.linear)(x))
+
+    @staticmethod
+    def gated(mixed: Float[Array, "L 2*H"]) -> Float[Array, "L H"]:
+        """``a ⊙ σ(g)`` for the two halves ``(a, g)`` of the linear map's output."""
+        a, g = jnp.split(mixed, 2, axis=-1)
         return gate(a, g)
+
+
+@eqx.filter_checkpoint(prevent_cse=False)  # within the scan over the blocks, which prevents CSE itself
+def _activate_and_mix(
+    linear: eqx.nn.Linear, z: Float[Array, "L H"], keep: Bool[Array, "L H"] | None, rate: float
+) -> Float[Array, "L 2*H"]:
+    """``W · dropout(gelu(z)) + b`` at every step, as a checkpoint: its backward pass keeps z (and the
+    mask) and recomputes ``gelu(z)`` and ``gelu'(z)``, instead of keeping both the derivative and the
+    linear map's input ``dropout(gelu(z))`` — one (L, H) array less per block, for a few elementwise
+    operations."""
+    return jax.vmap(linear)(apply_dropout(gelu(z), keep, rate))
 
 
 class Block(eqx.Module):
@@ -62,7 +89,8 @@ class Block(eqx.Module):
         """Returns the block's output and the norm's updated running statistics."""
         k1, k2 = (None, None) if key is None else jr.split(key)
         y, stats = self.norm(x, mask, stats, inference=inference)
-        y = gelu(self.hru(y, gradient=gradient))
-        y = dropout(y, self.dropout, k1, inference)
-        y = dropout(self.glu(y), self.dropout, k2, inference)
+        z = self.hru(y, gradient=gradient)
+        keep = dropout_mask(self.dropout, k1, z.shape, inference)
+        y = self.glu.gated(_activate_and_mix(self.glu.linear, z, keep, self.dropout))
+        y = dropout(y, self.dropout, k2, inference)
         return x + y, stats
