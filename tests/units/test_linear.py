@@ -173,6 +173,22 @@ def test_float32_batch_mean_loss_close_to_float64_bptt(x64):
             assert _rel(getattr(got, name), getattr(ref, name)) <= 1e-2, (scale, name)
 
 
+def test_float32_long_sequence_as_accurate_as_bptt(x64):
+    """Over thousands of steps the difference of the two echoes must stay large against float32 round-off
+    (the echo is affine in ε, so the layer may nudge hard): RHEL's error is BPTT's, not 100 × it."""
+    layer64 = LinearHRU(16, 16, key=jr.key(6), dtype=jnp.float64)
+    u, target = _data((2, 4000, 16), 14), _data((2, 4000, 16), 15)
+    layer32 = jax.tree.map(lambda x: x.astype(jnp.float32), layer64)
+    u32, target32 = u.astype(jnp.float32), target.astype(jnp.float32)
+    ref = _batch_grads(layer64, u, target, rhel.BPTT(), jnp.float64(1.0))
+    bptt = _batch_grads(layer32, u32, target32, rhel.BPTT(), jnp.float32(1.0))
+    got = _batch_grads(layer32, u32, target32, rhel.RHEL(), jnp.float32(1.0))
+    for name in FIELDS:
+        floor = _rel(getattr(bptt, name), getattr(ref, name))
+        err = _rel(getattr(got, name), getattr(ref, name))
+        assert err <= max(5 * floor, 1e-5), (name, err, floor)
+
+
 def test_float32_forward_dtype_and_jit():
     layer = LinearHRU(3, 2, key=jr.key(5), dtype=jnp.float32)
     u = _data((20, 3), 13, jnp.float32)

@@ -25,7 +25,8 @@ Gradients. ``gradient=rhel.BPTT()`` differentiates through the scan. ``gradient=
 custom VJP whose backward pass is the RHEL echo (Algorithm 1) in the unit-step coordinates of
 :mod:`rhel.engine.echo`: both echoes (+ε and −ε, batched on one axis) start from the flipped final state
 ``(φ_L, −π_L)`` and are driven by the reversed forcing with the momentum nudges ``±(ε/c) δ ⊙ g_k`` folded
-into it, through the *same* scan. From the half-step positions ``φ±_½`` of the echo step that replays
+into it, through the *same* scan (with the default relative nudge, ε·L in place of ε: the echo is affine
+in ε, so only round-off depends on it, and a nudge spread over L steps would sink below float32's). From the half-step positions ``φ±_½`` of the echo step that replays
 step k (``φ_½ = φ + (δ/2) π``, taken before the kick) and ``γ_k = (c/2ε)(φ+_½ − φ−_½)``:
 
     ∂L/∂b_k = γ_k                                   (−∂V/∂b = φ)
@@ -202,7 +203,12 @@ def rhel_layer(
         sg = _signs(C)
         g = jnp.einsum("lh,khp,k->lkp", do, C, sg)  # the nudges' direction g_k = Re(C)ᵀ do_k
         scale = method.nudge_scale(g, step, weight=step)
-        kick = method.epsilon / scale
+        # The echo is affine in ε, so ε sets only how large the echoes' difference is against round-off.
+        # The relative nudge spends ε over the whole sequence, which at L = 18,000 leaves a difference
+        # below float32's round-off in the replay (errors of 5-100 % on â, δ̂); here it nudges by ε per
+        # step on average, ε·L in total (docs/performance.md, finding 18).
+        epsilon = method.epsilon * (u.shape[0] if method.nudge == "relative" else 1)
+        kick = epsilon / scale
         sign = jnp.array([1.0, -1.0], dtype)[:, None, None]  # the ±ε echoes: axis 1 of (L, 2, K, P)
 
         def replay(x):  # (L, ...) → (blocks, chunks, size, ...) in the echo's order
@@ -231,7 +237,7 @@ def rhel_layer(
             phi_sum = phis[:, 0] + phis[:, 1]
             half_mean = 0.5 * (phi_sum - 0.5 * step * (pis[:, 0] + pis[:, 1]))
             half_diff = phis[:, 0] - phis[:, 1] - 0.5 * step * (pis[:, 0] - pis[:, 1] - 2 * after)
-            gamma = jnp.where(valid_c, (scale / (2 * method.epsilon)) * half_diff, 0)
+            gamma = jnp.where(valid_c, (scale / (2 * epsilon)) * half_diff, 0)
             mean = 0.5 * phi_sum  # φ̄ after each step = the forward position before the step it replays
             grad_a = grad_a - jnp.sum(gamma * half_mean, axis=(0, 1))
             pot = pot - jnp.sum(gamma * (2 * a * half_mean - force), axis=(0, 1))
