@@ -51,7 +51,7 @@ class GLU(eqx.Module):
         return gate(a, g)
 
 
-@eqx.filter_checkpoint(prevent_cse=False)  # within the scan over the blocks, which prevents CSE itself
+@eqx.filter_checkpoint(prevent_cse=False)  # the HSSM runs its blocks in a lax.scan, which prevents CSE
 def _activate_and_mix(
     linear: eqx.nn.Linear, z: Float[Array, "L H"], keep: Bool[Array, "L H"] | None, rate: float
 ) -> Float[Array, "L 2*H"]:
