@@ -7,6 +7,7 @@ import pytest
 from engine_systems import all_gradients, make_problem, max_relative_error, quadratic_potential
 
 import rhel
+from rhel.engine.pair import pair
 
 
 CALLS = []
@@ -15,9 +16,10 @@ CALLS = []
 class Quadratic(eqx.Module):
     """The engine tests' quadratic potential with its echo derivatives written out.
 
-    ``V = ½ φᵀKφ − φᵀBu + ½ c‖u‖²`` with ``K = AᵀA + diag(k)``; the lane differences are linear in
-    ``Δφ = φ+ − φ−``: ``Δ∇_u V = −BᵀΔφ``, ``Δ∇_B V = −Δφ uᵀ``, ``Δ∇_k V = ½(φ+² − φ−²)``,
-    ``Δ∇_A V = A(φ+φ+ᵀ − φ−φ−ᵀ)``, ``Δ∇_c V = 0``.
+    ``V = ½ φᵀKφ − φᵀBu + ½ c‖u‖²`` with ``K = AᵀA + diag(k)``. In pair coordinates (mean ``m``,
+    half-difference ``h`` of the lanes ``m ± h``) the forces are ``(Km − Bu, Kh)`` and the
+    half-differences are ``δ∇_u V = −Bᵀh``, ``δ∇_B V = −h uᵀ``, ``δ∇_k V = m ⊙ h``,
+    ``δ∇_A V = A(m hᵀ + h mᵀ)``, ``δ∇_c V = 0``.
     """
 
     def __call__(self, phi, u, p):
@@ -26,24 +28,22 @@ class Quadratic(eqx.Module):
     def echo_derivatives(self, phi_pair, u, p):
         CALLS.append(phi_pair.shape)  # trace-time record: the echo did call this method
         K = p["A"].T @ p["A"] + jnp.diag(p["k"])
-        forces = phi_pair @ K.T - (p["B"] @ u)[None]
-        plus, minus = phi_pair
-        delta = plus - minus
-        outer = jnp.outer(plus, plus) - jnp.outer(minus, minus)
+        mean, half = phi_pair
+        forces = jnp.stack([K @ mean - p["B"] @ u, K @ half])
         d_params = {
-            "A": p["A"] @ outer,
-            "k": 0.5 * (plus**2 - minus**2),
-            "B": -jnp.outer(delta, u),
+            "A": p["A"] @ (jnp.outer(mean, half) + jnp.outer(half, mean)),
+            "k": mean * half,
+            "B": -jnp.outer(half, u),
             "c": jnp.zeros_like(p["c"]),
         }
-        return forces, -p["B"].T @ delta, d_params
+        return forces, -p["B"].T @ half, d_params
 
 
 def test_the_echo_uses_echo_derivatives_and_gets_the_autodiff_gradients(x64):
     params, inputs, phi0, pi0, dt, target = make_problem(0, "quadratic", P=5, H=3, L=40, per_dim_dt=True)
     closed = Quadratic()
     assert isinstance(closed, rhel.EchoDerivatives) and not isinstance(quadratic_potential, rhel.EchoDerivatives)
-    errors = rhel.echo_derivatives_error(closed, params, jnp.stack([phi0, phi0 + 0.3]), inputs[0])
+    errors = rhel.echo_derivatives_error(closed, params, pair(phi0, phi0 + 0.3), inputs[0])
     assert max(errors) < 1e-13
 
     CALLS.clear()
@@ -62,15 +62,15 @@ def test_a_wrong_closed_form_is_caught_by_the_check(x64):
             forces, du, d_params = super().echo_derivatives(phi_pair, u, p)
             return forces, du, {**d_params, "k": 2 * d_params["k"]}
 
-    errors = rhel.echo_derivatives_error(Wrong(), params, jnp.stack([phi0, phi0 - 0.1]), inputs[0])
+    errors = rhel.echo_derivatives_error(Wrong(), params, pair(phi0, phi0 - 0.1), inputs[0])
     assert errors.forces < 1e-13 and errors.inputs < 1e-13 and errors.params > 0.1
 
 
 def test_the_check_names_what_is_wrong(x64):
     params, inputs, phi0, *_ = make_problem(2, "quadratic", P=4, H=2, L=5, per_dim_dt=False)
-    pair = jnp.stack([phi0, phi0])
+    same = pair(phi0, phi0)
     with pytest.raises(rhel.RHELError, match="no echo_derivatives method"):
-        rhel.echo_derivatives_error(quadratic_potential, params, pair, inputs[0])
+        rhel.echo_derivatives_error(quadratic_potential, params, same, inputs[0])
     with pytest.raises(rhel.RHELError, match=r"shape \(2, P\)"):
         rhel.echo_derivatives_error(Quadratic(), params, phi0, inputs[0])
 
@@ -80,4 +80,4 @@ def test_the_check_names_what_is_wrong(x64):
             return forces, du, {k: v for k, v in d_params.items() if k != "c"}
 
     with pytest.raises(rhel.RHELError, match="structure of params"):
-        rhel.echo_derivatives_error(Incomplete(), params, pair, inputs[0])
+        rhel.echo_derivatives_error(Incomplete(), params, same, inputs[0])

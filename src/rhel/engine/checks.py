@@ -105,11 +105,11 @@ class EchoDerivativesError(NamedTuple):
     """Norm-wise relative errors of a potential's ``echo_derivatives`` against autodiff."""
 
     forces: Float[Array, ""]
-    """‖Δ‖/‖ref‖ of ∇_φ V at the two lanes."""
+    """‖Δ‖/‖ref‖ of ∇_φ V in pair coordinates (its mean and half-difference over the lanes)."""
     inputs: Float[Array, ""]
-    """The same for the lane difference of ∇_u V."""
+    """The same for the half-difference of ∇_u V."""
     params: Float[Array, ""]
-    """The largest over the leaves of the lane difference of ∇_θ V."""
+    """The largest over the leaves of the half-difference of ∇_θ V."""
 
 
 def _relative(got, want):
@@ -126,8 +126,9 @@ def echo_derivatives_error(
     """Compare ``potential.echo_derivatives(phi_pair, u, params)`` with autodiff of the same potential.
 
     A potential that supplies the echo's derivatives in closed form (:mod:`rhel.engine.pair`) must give
-    what ``jax.grad`` gives, up to rounding. Run this in float64 on states like the ones the echo meets
-    (two nearby lanes: ``phi_pair = stack([φ + Δ, φ − Δ])`` with a small Δ, and a large one): every error
+    what ``jax.grad`` gives, up to rounding. ``phi_pair`` is a pair in the echo's coordinates,
+    ``stack([φ̄, Δ])`` for the lanes ``φ̄ ± Δ`` (:func:`rhel.engine.pair.pair` makes it from two lanes).
+    Run this in float64 on states like the ones the echo meets (a small Δ, and a large one): every error
     should be near machine precision (the closed form is often the more accurate of the two, because
     autodiff's difference of two nearly equal gradients loses digits).
     """
@@ -139,7 +140,8 @@ def echo_derivatives_error(
     phi_pair = jnp.asarray(phi_pair)
     if phi_pair.ndim != 2 or phi_pair.shape[0] != 2:
         raise RHELError(
-            f"phi_pair must stack the two lanes' positions, shape (2, P); got shape {phi_pair.shape}."
+            "phi_pair must stack the lanes' mean position and half-difference (rhel.engine.pair.pair("
+            f"plus, minus)), shape (2, P); got shape {phi_pair.shape}."
         )
     want = autodiff_pair_derivatives(potential, phi_pair, u, params)
     got = potential.echo_derivatives(phi_pair, u, params)
@@ -147,8 +149,8 @@ def echo_derivatives_error(
         jnp.shape(a) != jnp.shape(b) for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want))
     ):
         raise RHELError(
-            "echo_derivatives must return (dV_dphi of shape (2, P), the lane difference of dV/du, and "
-            "the lane difference of dV/dparams with the structure of params); got "
+            "echo_derivatives must return (dV_dphi of shape (2, P) in pair coordinates, the half-difference "
+            "of dV/du, and the half-difference of dV/dparams with the structure of params); got "
             f"{jax.tree.map(jnp.shape, got)}, expected {jax.tree.map(jnp.shape, want)}."
         )
     param_errors = [_relative(a, b) for a, b in zip(jax.tree.leaves(got[2]), jax.tree.leaves(want[2]))]

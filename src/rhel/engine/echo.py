@@ -22,10 +22,13 @@ algorithm with its ε rescaled by δ. Writing ``n_k = (ε/c) δ ⊙ g_k`` for th
    ``∂L/∂φ_0 = (c/2ε)(π+ − π−)/δ`` and ``∂L/∂π_0 = (c/2ε)(φ+ − φ−)/δ``, and δ receives
    ``−φ_0 ⊙ ∂L/∂φ_0 / δ`` from the dependence of ``q_0 = φ_0/δ`` on δ.
 
-Both echoes advance together in one scan (a leading axis of size 2), the parameter gradients are summed in
-the scan carry, and nothing of the forward trajectory is stored: memory is independent of the length apart
-from the inputs, the outputs and the per-step input gradients. For a quadratic potential the echo is affine
-in ε and every formula above is exact for any ε; otherwise the error is O(ε²).
+Both echoes advance together in one scan, stored as their mean and half-difference (a leading axis of
+size 2, :mod:`rhel.engine.pair`): the nudge ``±n`` adds ``n`` to the half-difference of the momenta, every
+difference above is twice a half-difference, and the half-difference is never rounded against the size
+of the states. The parameter gradients are summed in the scan carry, and nothing of the forward trajectory
+is stored: memory is independent of the length apart from the inputs, the outputs and the per-step input
+gradients. For a quadratic potential the echo is affine in ε and every formula above is exact for any ε;
+otherwise the error is O(ε²).
 """
 
 from __future__ import annotations
@@ -39,8 +42,7 @@ from jaxtyping import Array, Float, PyTree
 from rhel.engine.gradient import RHEL
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
-from rhel.engine.pair import lane_difference as diff
-from rhel.engine.pair import pair_derivatives
+from rhel.engine.pair import half_difference_of_product, pair_derivatives
 
 _ECHO_NAN_MESSAGE = (
     "The RHEL echo produced a non-finite gradient from a finite forward pass and finite cotangents. "
@@ -115,26 +117,27 @@ def echo_gradients(
     cotangent = cotangent.astype(dtype)
     scale = method.nudge_scale(cotangent, dt, weight=step)
     kick = method.epsilon / scale
-    sign = jnp.array([1.0, -1.0], dtype)[:, None]
+    half = jnp.array([0.0, 1.0], dtype)[:, None]  # the nudge ±n moves the half-difference by n
     derivatives = pair_derivatives(potential)
 
-    # -c/2ε, the factor of every echo difference. It multiplies the per-step terms of the dt gradient
-    # inside the scan, so that they and the explicit term g·φ̄ share one accumulator.
-    factor = -scale / (2 * method.epsilon)
+    # −c/2ε times a difference is −c/ε times a half-difference: the factor of every echo difference. It
+    # multiplies the per-step terms of the dt gradient inside the scan, so that they and the explicit
+    # term g·φ̄ share one accumulator.
+    factor = -scale / method.epsilon
 
     def body(carry, x):
         phi2, pi2, acc_params, acc_dt = carry
         u, g = x
-        pi2 = pi2 + sign * (kick * step * g)
-        phi_mean = 0.5 * (phi2[0] + phi2[1])  # elementwise, not a reduction: it fuses into its users
+        pi2 = pi2 + half * (kick * step * g)
+        phi_mean = phi2[0]
         r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
         acc_params = jax.tree.map(jnp.add, acc_params, r.dV_dparams)
-        acc_dt = acc_dt + factor * diff(r.phi_half * r.dV_dphi) + g * phi_mean
+        acc_dt = acc_dt + factor * half_difference_of_product(r.phi_half, r.dV_dphi) + g * phi_mean
         out = (r.dV_du, phi_mean) if replay else r.dV_du
         return (r.phi, r.pi, acc_params, acc_dt), out
 
-    phi2 = jnp.stack([phiL, phiL])
-    pi2 = jnp.stack([-piL, -piL])
+    phi2 = jnp.stack([phiL, jnp.zeros_like(phiL)])
+    pi2 = jnp.stack([-piL, jnp.zeros_like(piL)])
     acc_params = jax.tree.map(jnp.zeros_like, params)
     (phi2, pi2, acc_params, acc_dt), out = lax.scan(
         body, (phi2, pi2, acc_params, jnp.zeros_like(phiL)), (inputs, cotangent), reverse=True
@@ -145,15 +148,15 @@ def echo_gradients(
     g_max = _max_abs(cotangent)
     cotangent_finite, nudged = jnp.isfinite(g_max), g_max != 0
 
-    # Without any nudge the two echoes are the same computation, but XLA may round the two lanes of
-    # the pair differently (vectorised and scalar code paths); a zero cotangent must give exactly
-    # zero gradients, not that rounding noise amplified by c/2ε (the dt accumulator then holds only
-    # that noise: its g·φ̄ terms are exactly zero).
+    # A zero cotangent must give exactly zero gradients. Without a nudge the half-differences stay zero,
+    # but autodiff derivatives evaluate V at both (equal) lanes, which XLA may round differently
+    # (vectorised and scalar code paths): that noise must not be amplified by c/ε (the dt accumulator
+    # then holds only that noise: its g·φ̄ terms are exactly zero).
     factor = jnp.where(nudged, factor, jnp.zeros_like(factor))
     grad_params = jax.tree.map(lambda a: (factor * a).astype(a.dtype), acc_params)
     grad_inputs = (factor * du).astype(inputs.dtype)
-    grad_phi0 = -factor * diff(pi2) / step
-    grad_pi0 = -factor * diff(phi2) / step
+    grad_phi0 = -factor * pi2[1] / step
+    grad_pi0 = -factor * phi2[1] / step
     grad_step = (jnp.where(nudged, acc_dt, jnp.zeros_like(acc_dt)) - phi0 * grad_phi0) / step
     grad_dt = grad_step.reshape(jnp.shape(dt)) if jnp.ndim(dt) else jnp.sum(grad_step)
     grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt)))

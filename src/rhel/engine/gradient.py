@@ -16,9 +16,10 @@ cotangent ``g_k = ∂L/∂φ_k`` expressed in the integrator's unit-step coordin
   into the echo has norm ε whatever the scale of the loss and the length of the sequence. The echo then
   departs from the forward trajectory by O(ε) (a non-dissipative system neither damps nor amplifies the
   injected nudges on average), which fixes both error sources at once: the O(ε²) bias of the central
-  difference for nonlinear potentials, and the float32 rounding of ``Φ₊ − Φ₋``, which is relative to
-  the state and would swamp an absolute nudge ``ε·g`` when the cotangents of a batch-mean loss are 1e-5
-  and smaller.
+  difference for nonlinear potentials, and float32 rounding: the echo stores the lanes' half-difference
+  Δ itself (:mod:`rhel.engine.pair`), but autodiff evaluates V at the lanes ``φ̄ ± Δ``, which are rounded
+  relative to the state and lose an absolute nudge ``ε·g`` when the cotangents of a batch-mean loss are
+  1e-5 and smaller.
 * ``nudge="absolute"``: ``c = max(δ)``, so for a scalar step the momentum nudge is exactly ``ε·g_k`` —
   the convention of the paper and of its reference code, where ε must be chosen against the loss scale.
 

@@ -10,8 +10,9 @@ dimension), one step with input ``u_k`` is
 The map is exactly reversible: ``step(Σz step(Φ)) = Σz Φ`` with ``Σz(φ, π) = (φ, −π)``. The forward pass,
 BPTT and the RHEL echo all call :func:`leapfrog_step`; the echo also reads the derivatives of V at the
 half-step position, which the step returns alongside the new state (under ``jit`` the forward pass never
-computes what it does not use). The echo steps its two lanes at once (states of shape (2, P)) and passes
-the derivatives of the pair (:mod:`rhel.engine.pair`); the drift–kick–drift arithmetic is the same.
+computes what it does not use). The echo steps its two lanes at once, as their mean and half-difference
+(states of shape (2, P)), and passes the derivatives in those coordinates (:mod:`rhel.engine.pair`):
+the drift–kick–drift arithmetic is linear in the state, so it is the same.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ class StepResult(NamedTuple):
     dV_dphi: Float[Array, " P"]
     """∇_φ V(φ_{k+½}; θ, u_k)."""
     dV_du: Float[Array, " H"]
-    """∇_u V(φ_{k+½}; θ, u_k) (for a pair of lanes: its difference between the lanes)."""
+    """∇_u V(φ_{k+½}; θ, u_k) (for the echo's pair: its half-difference between the lanes)."""
     dV_dparams: Any
-    """∇_θ V(φ_{k+½}; θ, u_k), a pytree like ``params`` (for a pair of lanes: the difference)."""
+    """∇_θ V(φ_{k+½}; θ, u_k), a pytree like ``params`` (for the echo's pair: the half-difference)."""
 
 
 def gradients(potential: Potential, phi: Float[Array, " P"], u: Float[Array, " H"], params: PyTree):
@@ -60,7 +61,7 @@ def leapfrog_step(
     """One drift–kick–drift step of ``H = ½‖π‖² + V(φ; params, u)`` with step ``dt``.
 
     ``derivatives(phi_half, u, params) -> (∇_φ V, ∇_u V, ∇_θ V)`` defaults to autodiff of the potential;
-    the echo passes the derivatives of a pair of lanes (:func:`rhel.engine.pair.pair_derivatives`).
+    the echo passes those of its pair of lanes (:func:`rhel.engine.pair.pair_derivatives`).
     """
     phi_half = phi + 0.5 * dt * pi
     if derivatives is None:

@@ -1,26 +1,34 @@
-"""The derivatives of V at the two echoes of one step — by autodiff, or in closed form from the potential.
+"""The echo's two states as a mean and a half-difference, and the derivatives of V in those coordinates.
 
-The echo (:mod:`rhel.engine.echo`) steps a *pair* of states ``Φ± = (φ±, π±)`` (the ±ε echoes) with the
-one :func:`rhel.engine.leapfrog.leapfrog_step`. At each step it needs, at the two half-step positions
-``φ±_½``,
+The echo (:mod:`rhel.engine.echo`) runs two copies ``Φ± = (φ±, π±)`` of the system (the ±ε echoes). It
+stores them as one *pair* ``(2, P)`` per variable, in **mean/half-difference coordinates**:
 
-* the forces of both lanes, ``∇_φ V(φ+_½)`` and ``∇_φ V(φ−_½)`` (the kick), and
-* the *differences* ``∇_u V(φ+_½) − ∇_u V(φ−_½)`` and ``∇_θ V(φ+_½) − ∇_θ V(φ−_½)`` (the gradients).
+    pair[0] = (x+ + x−)/2 = x̄,        pair[1] = (x+ − x−)/2 = Δx,        x± = x̄ ± Δx.
 
-By default they come from ``jax.grad`` of V at each lane, and the differences are taken afterwards.
+The leapfrog (:func:`rhel.engine.leapfrog.leapfrog_step`) is linear in ``(φ, π)`` apart from the force,
+so it steps a pair in these coordinates unchanged, provided the forces come in the same coordinates:
+``(F̄, ΔF) = ((∇_φV(φ+) + ∇_φV(φ−))/2, (∇_φV(φ+) − ∇_φV(φ−))/2)``. In exact arithmetic that *is* the two
+echoes. In floating point it is more accurate: the echoes differ by O(ε), so two lanes stored side by side
+round their O(1) states every step and their difference collects that round-off (at float32, over
+thousands of steps, it exceeds the difference itself for a small ε); stored as ``Δ`` the difference is
+rounded relative to its own size.
+
+At each step the echo needs, at the half-step pair ``(φ̄_½, Δφ_½)``:
+
+* the forces in pair coordinates ``(F̄, ΔF)`` (the kick), and
+* the *half-differences* ``Δ∇_u V = (∇_u V(φ+_½) − ∇_u V(φ−_½))/2`` and ``Δ∇_θ V`` (the gradients).
+
+By default they come from ``jax.grad`` of V at each lane ``φ̄ ± Δφ`` (:func:`autodiff_pair_derivatives`).
 A potential may instead supply them in closed form, as a method
 
-    potential.echo_derivatives(phi_pair (2, P), u (H,), params) -> (dV_dphi (2, P), ΔdV_du (H,), ΔdV_dparams)
+    potential.echo_derivatives(phi_pair (2, P), u (H,), params) -> ((F̄, ΔF) (2, P), Δ∇_u V (H,), Δ∇_θ V)
 
-(:class:`EchoDerivatives`). Two things make that worthwhile: the two lanes are evaluated together, so
-a quantity that depends on the lanes only through their mean ``φ̄ = (φ+ + φ−)/2`` and half-difference
-``Δ = (φ+ − φ−)/2`` is computed once for both; and a difference such as ``f(φ̄ + Δ) − f(φ̄ − Δ)`` can be
-written without cancellation, which is more accurate in float32 than two evaluations and a subtraction.
-:func:`rhel.engine.checks.echo_derivatives_error` compares such a method with autodiff.
-
-The dynamics are untouched: the method only replaces how the derivatives of the same V are computed.
-It is used when the potential receives everything it is differentiated with respect to through
-``params`` and ``u``; a potential that closes over traced values (see :func:`rhel.simulate`) is
+(:class:`EchoDerivatives`), which computes what depends on ``φ̄`` alone once for both echoes, and writes a
+difference ``f(φ̄ + Δ) − f(φ̄ − Δ)`` without cancellation: autodiff subtracts two nearly equal gradients
+and, in float32, loses digits. :func:`rhel.engine.checks.echo_derivatives_error` compares such a method
+with autodiff. The dynamics are untouched: the method only replaces how the derivatives of the same V
+are computed. It is used when the potential receives everything it is differentiated with respect to
+through ``params`` and ``u``; a potential that closes over traced values (see :func:`rhel.simulate`) is
 differentiated by autodiff.
 """
 
@@ -29,6 +37,7 @@ from __future__ import annotations
 from typing import Callable, Protocol, runtime_checkable
 
 import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
 from rhel.engine.leapfrog import Potential, gradients
@@ -44,26 +53,41 @@ class EchoDerivatives(Protocol):
     def echo_derivatives(
         self, phi_pair: Float[Array, "2 P"], u: Float[Array, " H"], params: PyTree
     ) -> tuple[Float[Array, "2 P"], Float[Array, " H"], PyTree]:
-        """``(∇_φ V at both lanes, ∇_u V(lane 0) − ∇_u V(lane 1), ∇_θ V(lane 0) − ∇_θ V(lane 1))``."""
+        """At the lanes ``φ± = phi_pair[0] ± phi_pair[1]``: ∇_φ V in pair coordinates (mean and
+        half-difference, shape (2, P)), the half-difference of ∇_u V, and that of ∇_θ V."""
         ...
 
 
-def lane_difference(x: Array) -> Array:
-    """``x[0] − x[1]``: lane 0 (the +ε echo) minus lane 1 (the −ε echo)."""
-    return x[0] - x[1]
+def pair(plus: Array, minus: Array) -> Array:
+    """The pair ``(x̄, Δx) = ((x+ + x−)/2, (x+ − x−)/2)`` of two lanes, stacked on a leading axis."""
+    return jnp.stack([0.5 * (plus + minus), 0.5 * (plus - minus)])
+
+
+def lanes(x: Array) -> Array:
+    """The two lanes ``(x+, x−) = (x̄ + Δx, x̄ − Δx)`` of a pair, stacked on a leading axis."""
+    return jnp.stack([x[0] + x[1], x[0] - x[1]])
+
+
+def half_difference_of_product(a: Array, b: Array) -> Array:
+    """``(a+ b+ − a− b−)/2 = ā Δb + Δa b̄`` for two pairs, without forming the lanes."""
+    return a[0] * b[1] + a[1] * b[0]
 
 
 def autodiff_pair_derivatives(
     potential: Potential, phi_pair: Float[Array, "2 P"], u: Float[Array, " H"], params: PyTree
 ) -> tuple[Float[Array, "2 P"], Float[Array, " H"], PyTree]:
-    """The echo's derivatives by ``jax.grad`` of V at each lane, then the differences."""
-    dV_dphi, dV_du, dV_dparams = jax.vmap(lambda phi: gradients(potential, phi, u, params))(phi_pair)
-    return dV_dphi, lane_difference(dV_du), jax.tree.map(lane_difference, dV_dparams)
+    """The echo's derivatives by ``jax.grad`` of V at each lane, then the mean and half-differences."""
+    dV_dphi, dV_du, dV_dparams = jax.vmap(lambda phi: gradients(potential, phi, u, params))(lanes(phi_pair))
+
+    def half_difference(x):
+        return 0.5 * (x[0] - x[1])
+
+    return pair(*dV_dphi), half_difference(dV_du), jax.tree.map(half_difference, dV_dparams)
 
 
 def pair_derivatives(potential: Potential) -> Callable:
-    """``derivatives(phi_pair, u, params)`` for :func:`rhel.engine.leapfrog.leapfrog_step` on a pair of
-    lanes: the potential's own ``echo_derivatives`` if it has one, autodiff otherwise."""
+    """``derivatives(phi_pair, u, params)`` for :func:`rhel.engine.leapfrog.leapfrog_step` on a pair: the
+    potential's own ``echo_derivatives`` if it has one, autodiff otherwise."""
     if isinstance(potential, EchoDerivatives):
         return potential.echo_derivatives
 
@@ -73,4 +97,11 @@ def pair_derivatives(potential: Potential) -> Callable:
     return derivatives
 
 
-__all__ = ["EchoDerivatives", "pair_derivatives", "autodiff_pair_derivatives", "lane_difference"]
+__all__ = [
+    "EchoDerivatives",
+    "pair",
+    "lanes",
+    "half_difference_of_product",
+    "pair_derivatives",
+    "autodiff_pair_derivatives",
+]

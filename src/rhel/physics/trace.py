@@ -39,8 +39,7 @@ from jaxtyping import Array, Float, PyTree
 from rhel.engine.gradient import RHEL, check_gradient_method
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
-from rhel.engine.pair import lane_difference as diff
-from rhel.engine.pair import pair_derivatives
+from rhel.engine.pair import lanes, pair_derivatives
 from rhel.engine.simulate import check_system
 from rhel.errors import RHELError
 
@@ -150,19 +149,20 @@ def echo_trace(
     step = jnp.broadcast_to(dt, phiL.shape)
     scale = method.nudge_scale(cotangent * step, dt)
     kick = method.epsilon / scale
-    factor = -scale / (2 * method.epsilon)
-    sign = jnp.array([1.0, -1.0], phiL.dtype)[:, None]
+    factor = -scale / method.epsilon  # times a half-difference (rhel.engine.echo)
+    half = jnp.array([0.0, 1.0], phiL.dtype)[:, None]
     derivatives = pair_derivatives(potential)
 
     def body(carry, x):
         phi2, pi2, acc = carry
         u, g = x
-        pi2 = pi2 + sign * (kick * step * g)
+        pi2 = pi2 + half * (kick * step * g)
         r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
         acc = jax.tree.map(lambda a, d: a + factor * d, acc, r.dV_dparams)
         return (r.phi, r.pi, acc), (r.phi, r.pi, acc, factor * r.dV_du)
 
-    start = (jnp.stack([phiL, phiL]), jnp.stack([-piL, -piL]))
+    zero = jnp.zeros_like(phiL)
+    start = (jnp.stack([phiL, zero]), jnp.stack([-piL, zero]))
     acc0 = jax.tree.map(jnp.zeros_like, params)
     _, (e_phi, e_pi, partial, du) = lax.scan(
         body, (*start, acc0), (inputs, cotangent), reverse=True
@@ -171,17 +171,17 @@ def echo_trace(
     def with_end(stacked, last):  # append the state at t_L, where the echo starts
         return jnp.concatenate([stacked, last[None]], axis=0)
 
-    echo_phi = jnp.moveaxis(with_end(e_phi, start[0]), 1, 0)
+    echo_phi = jnp.moveaxis(with_end(e_phi, start[0]), 1, 0)  # pairs: mean and half-difference
     echo_pi = jnp.moveaxis(with_end(e_pi, start[1]), 1, 0)
     partial = jax.tree.map(with_end, partial, acc0)
     return EchoTrace(
         loss=value,
         phi=jnp.concatenate([phi0[None], phis]),
         pi=forward_momenta(potential, params, inputs, phi0, pi0, dt),
-        echo_phi=echo_phi,
-        echo_pi=echo_pi,
-        adjoint_phi=-factor * diff(echo_pi) / step,
-        adjoint_pi=-factor * diff(echo_phi) / step,
+        echo_phi=lanes(echo_phi),
+        echo_pi=lanes(echo_pi),
+        adjoint_phi=-factor * echo_pi[1] / step,
+        adjoint_pi=-factor * echo_phi[1] / step,
         cotangent=jnp.concatenate([jnp.zeros_like(phi0)[None], cotangent]),
         partial_grad=partial,
         grad_inputs=du,

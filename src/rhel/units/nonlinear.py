@@ -27,7 +27,7 @@ free of cancellation for small wφ), and the bracket itself as ``log1p`` of a ca
 for small ``s = wφ`` (see :func:`_bracket_parts`); these serve the forward pass and BPTT. The RHEL echo
 needs the *differences* of ``∇_θ V`` and ``∇_v V`` between its two lanes (``∂V/∂c`` is the bracket itself),
 which :meth:`NonlinearPotential.echo_derivatives` gives in closed form from the lanes' mean and
-half-difference — fewer transcendental functions than two autodiff evaluations, and no cancellation.
+half-difference (the coordinates the echo stores them in) — fewer transcendental functions than two autodiff evaluations, and no cancellation.
 
 Step size δ: per dimension, **trained by default** (``δ = sigmoid(δ̂)``, like the linear HRU). The engine
 gives δ an exact gradient for both methods (the reference code gave it none under RHEL, so it fixed δ =
@@ -129,15 +129,16 @@ class NonlinearParams(eqx.Module):
 
 
 def _tanh_pair(m, d):
-    """Sum, difference and log-cosh difference of ``tanh``/``log cosh`` at ``m ± d``, without cancellation.
+    """Mean and half-difference of ``tanh`` at ``m ± d``, and the half-difference of ``log cosh``, without
+    cancellation.
 
     With ``T = tanh m``, ``D = tanh d``, and ``E_z = exp(−2|z|)``, ``F_z = 1 − E_z``,
     ``tanh |z| = F_z/(1 + E_z)`` and ``1 − tanh² z = 4E_z/(1 + E_z)²``; all three
     follow from the addition theorems, and each is a product or a ratio of positive terms:
 
-    * ``tanh(m+d) − tanh(m−d) = 2D(1 − T²)/(1 − T²D²) = 2 sgn(d) F_d E_m (1 + E_d) / den``,
-    * ``tanh(m+d) + tanh(m−d) = 2T(1 − D²)/(1 − T²D²) = 2 sgn(m) F_m E_d (1 + E_m) / den``,
-    * ``log cosh(m+d) − log cosh(m−d) = log((1 + TD)/(1 − TD)) = sgn(m d) log1p(F_m F_d / (E_m + E_d))``,
+    * ``[tanh(m+d) − tanh(m−d)]/2 = D(1 − T²)/(1 − T²D²) = sgn(d) F_d E_m (1 + E_d) / den``,
+    * ``[tanh(m+d) + tanh(m−d)]/2 = T(1 − D²)/(1 − T²D²) = sgn(m) F_m E_d (1 + E_m) / den``,
+    * ``[log cosh(m+d) − log cosh(m−d)]/2 = ½ log((1 + TD)/(1 − TD)) = ½ sgn(m d) log1p(F_m F_d / (E_m + E_d))``,
 
     with ``den = (E_m + E_d)(1 + E_m E_d)``. Precision: ``E_m`` and ``E_d`` come from ``exp`` (relative
     precision when tiny: with ``E_d = 1 − F_d`` a large |d| beside a larger |m| gave wrong differences),
@@ -154,26 +155,26 @@ def _tanh_pair(m, d):
     sm, sd = jnp.sign(m), jnp.sign(d)
     sum_e = em + ed
     den = sum_e * (1 + em * ed)
-    t_diff = 2 * sd * fd * em * (1 + ed) / den
-    t_sum = 2 * sm * fm * ed * (1 + em) / den
-    lc_diff = sm * sd * jnp.log1p(fm * fd / sum_e)
-    return t_sum, t_diff, lc_diff
+    t_half = sd * fd * em * (1 + ed) / den
+    t_mean = sm * fm * ed * (1 + em) / den
+    lc_half = 0.5 * sm * sd * jnp.log1p(fm * fd / sum_e)
+    return t_mean, t_half, lc_half
 
 
 class NonlinearPotential(eqx.Module):
     """``V(φ; θ, v) = (α/2)‖φ‖² + Σ_i c_i [log cosh(w_i φ_i + v_i) − log cosh(v_i)]/w_i`` (``v = B u + b``).
 
     Called as ``V(phi, v, params)`` (:data:`nonlinear_potential`). It also gives the RHEL echo its
-    derivatives in closed form (:class:`rhel.engine.pair.EchoDerivatives`). With the lanes' mean and
-    half-difference ``φ̄ = (φ+ + φ−)/2``, ``Δ = (φ+ − φ−)/2``, and ``m = wφ̄ + v``, ``d = wΔ`` (so that
-    ``wφ± + v = m ± d``), every difference the echo needs is a function of ``(m, d)``
-    (:func:`_tanh_pair`):
+    derivatives in closed form (:class:`rhel.engine.pair.EchoDerivatives`). The echo passes its two lanes
+    as their mean and half-difference ``φ̄ = (φ+ + φ−)/2``, ``Δ = (φ+ − φ−)/2``; with ``m = wφ̄ + v`` and
+    ``d = wΔ`` (so that ``wφ± + v = m ± d``) every quantity the echo needs is a function of ``(m, d)``
+    (:func:`_tanh_pair`). Writing ``δ[f] = (f(φ+) − f(φ−))/2`` for a half-difference, ``T̄`` and ``δT``
+    for the mean and half-difference of ``tanh(m ± d)``:
 
-    * forces ``∇_φ V(φ±) = αφ± + c tanh(m ± d)``;
-    * ``Δ ∂V/∂v = c [tanh(m+d) − tanh(m−d)] / w`` and ``Δ ∂V/∂c = ΔK = [log cosh(m+d) − log cosh(m−d)] / w``
-      (the ``log cosh v`` of the bracket cancels);
-    * ``Δ ∂V/∂w = c [φ+ tanh(m+d) − φ− tanh(m−d) − ΔK] / w`` with
-      ``φ+ t+ − φ− t− = φ̄ (t+ − t−) + Δ (t+ + t−)``; ``Δ ∂V/∂α = Σ 2 φ̄ Δ``.
+    * forces in pair coordinates: ``αφ̄ + c T̄`` and ``αΔ + c δT``;
+    * ``δ[∂V/∂v] = c δT / w`` and ``δ[∂V/∂c] = δK = [log cosh(m+d) − log cosh(m−d)] / 2w`` (the
+      ``log cosh v`` of the bracket cancels);
+    * ``δ[∂V/∂w] = c (δ[φ tanh] − δK) / w`` with ``δ[φ tanh] = φ̄ δT + Δ T̄``; ``δ[∂V/∂α] = Σ φ̄ Δ``.
 
     Autodiff would evaluate the bracket (an ``expm1``, two ``log1p``, an ``exp``) and a ``tanh`` per lane
     and subtract; this costs three exponentials and one ``log1p`` for both lanes, and the differences are
@@ -190,18 +191,16 @@ class NonlinearPotential(eqx.Module):
     def echo_derivatives(
         self, phi_pair: Float[Array, "2 P"], v: Float[Array, " P"], params: NonlinearParams
     ) -> tuple[Float[Array, "2 P"], Float[Array, " P"], NonlinearParams]:
-        """Forces at both lanes and the lane differences of ``∇_v V`` and ``∇_θ V`` (see the class)."""
+        """Forces and the half-differences of ``∇_v V`` and ``∇_θ V`` in pair coordinates (see the class)."""
         (w, c, alpha), to_raw = jax.vjp(lambda p: (p.w, p.c, p.alpha), params)
-        mean = 0.5 * (phi_pair[0] + phi_pair[1])
-        half = 0.5 * (phi_pair[0] - phi_pair[1])
-        t_sum, t_diff, lc_diff = _tanh_pair(w * mean + v, w * half)
-        lane = jnp.array([[1], [-1]], t_diff.dtype).reshape((2,) + (1,) * t_diff.ndim)
-        dV_dphi = alpha * phi_pair + c * (0.5 * (t_sum + lane * t_diff))  # c tanh(m ± d) at the lanes
-        dk = lc_diff / w
-        d_w = c * (mean * t_diff + half * t_sum - dk) / w
-        d_alpha = 2 * jnp.sum(mean * half)
+        mean, half = phi_pair[0], phi_pair[1]
+        t_mean, t_half, lc_half = _tanh_pair(w * mean + v, w * half)
+        dV_dphi = alpha * phi_pair + c * jnp.stack([t_mean, t_half])
+        dk = lc_half / w
+        d_w = c * (mean * t_half + half * t_mean - dk) / w
+        d_alpha = jnp.sum(mean * half)
         (d_params,) = to_raw((d_w, dk, d_alpha))
-        return dV_dphi, c * t_diff / w, d_params
+        return dV_dphi, c * t_half / w, d_params
 
 
 nonlinear_potential = NonlinearPotential()
