@@ -27,7 +27,8 @@ free of cancellation for small wφ), and the bracket itself as ``log1p`` of a ca
 for small ``s = wφ`` (see :func:`_bracket_parts`); these serve the forward pass and BPTT. The RHEL echo
 needs the *differences* of ``∇_θ V`` and ``∇_v V`` between its two lanes (``∂V/∂c`` is the bracket itself),
 which :meth:`NonlinearPotential.echo_derivatives` gives in closed form from the lanes' mean and
-half-difference (the coordinates the echo stores them in) — fewer transcendental functions than two autodiff evaluations, and no cancellation.
+half-difference (the coordinates the echo stores them in) — fewer transcendental functions than two
+autodiff evaluations, and no cancellation.
 
 Step size δ: per dimension, **trained by default** (``δ = sigmoid(δ̂)``, like the linear HRU). The engine
 gives δ an exact gradient for both methods (the reference code gave it none under RHEL, so it fixed δ =
