@@ -169,13 +169,13 @@ class NonlinearPotential(eqx.Module):
     derivatives in closed form (:class:`rhel.engine.pair.EchoDerivatives`). The echo passes its two lanes
     as their mean and half-difference ``φ̄ = (φ+ + φ−)/2``, ``Δ = (φ+ − φ−)/2``; with ``m = wφ̄ + v`` and
     ``d = wΔ`` (so that ``wφ± + v = m ± d``) every quantity the echo needs is a function of ``(m, d)``
-    (:func:`_tanh_pair`). Writing ``δ[f] = (f(φ+) − f(φ−))/2`` for a half-difference, ``T̄`` and ``δT``
-    for the mean and half-difference of ``tanh(m ± d)``:
+    (:func:`_tanh_pair`). Writing ``Δ[f] = (f(φ+) − f(φ−))/2`` for a half-difference (so ``Δ = Δ[φ]``),
+    ``T̄`` and ``ΔT`` for the mean and half-difference of ``tanh(m ± d)``:
 
-    * forces in pair coordinates: ``αφ̄ + c T̄`` and ``αΔ + c δT``;
-    * ``δ[∂V/∂v] = c δT / w`` and ``δ[∂V/∂c] = δK = [log cosh(m+d) − log cosh(m−d)] / 2w`` (the
+    * forces in pair coordinates: ``αφ̄ + c T̄`` and ``αΔ + c ΔT``;
+    * ``Δ[∂V/∂v] = c ΔT / w`` and ``Δ[∂V/∂c] = ΔK = [log cosh(m+d) − log cosh(m−d)] / 2w`` (the
       ``log cosh v`` of the bracket cancels);
-    * ``δ[∂V/∂w] = c (δ[φ tanh] − δK) / w`` with ``δ[φ tanh] = φ̄ δT + Δ T̄``; ``δ[∂V/∂α] = Σ φ̄ Δ``.
+    * ``Δ[∂V/∂w] = c (Δ[φ tanh] − ΔK) / w`` with ``Δ[φ tanh] = φ̄ ΔT + Δ T̄``; ``Δ[∂V/∂α] = Σ φ̄ Δ``.
 
     Autodiff would evaluate the bracket (an ``expm1``, two ``log1p``, an ``exp``) and a ``tanh`` per lane
     and subtract; this costs three exponentials and one ``log1p`` for both lanes, and the differences are
