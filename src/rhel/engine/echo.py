@@ -42,7 +42,7 @@ from jaxtyping import Array, Float, PyTree
 from rhel.engine.gradient import RHEL
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
-from rhel.engine.pair import half_difference_of_product, pair_derivatives
+from rhel.engine.pair import flipped_start, half_difference_of_product, nudge, pair_derivatives
 
 _ECHO_NAN_MESSAGE = (
     "The RHEL echo produced a non-finite gradient from a finite forward pass and finite cotangents. "
@@ -117,7 +117,6 @@ def echo_gradients(
     cotangent = cotangent.astype(dtype)
     scale = method.nudge_scale(cotangent, dt, weight=step)
     kick = method.epsilon / scale
-    half = jnp.array([0.0, 1.0], dtype)[:, None]  # the nudge ±n moves the half-difference by n
     derivatives = pair_derivatives(potential)
 
     # −c/2ε times a difference is −c/ε times a half-difference: the factor of every echo difference. It
@@ -128,7 +127,7 @@ def echo_gradients(
     def body(carry, x):
         phi2, pi2, acc_params, acc_dt = carry
         u, g = x
-        pi2 = pi2 + half * (kick * step * g)
+        pi2 = nudge(pi2, kick * step * g)
         phi_mean = phi2[0]
         r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
         acc_params = jax.tree.map(jnp.add, acc_params, r.dV_dparams)
@@ -136,8 +135,7 @@ def echo_gradients(
         out = (r.dV_du, phi_mean) if replay else r.dV_du
         return (r.phi, r.pi, acc_params, acc_dt), out
 
-    phi2 = jnp.stack([phiL, jnp.zeros_like(phiL)])
-    pi2 = jnp.stack([-piL, jnp.zeros_like(piL)])
+    phi2, pi2 = flipped_start(phiL, piL)
     acc_params = jax.tree.map(jnp.zeros_like, params)
     (phi2, pi2, acc_params, acc_dt), out = lax.scan(
         body, (phi2, pi2, acc_params, jnp.zeros_like(phiL)), (inputs, cotangent), reverse=True

@@ -68,6 +68,17 @@ def lanes(x: Array) -> Array:
     return jnp.stack([x[0] + x[1], x[0] - x[1]])
 
 
+def flipped_start(phi: Array, pi: Array) -> tuple[Array, Array]:
+    """Both echoes at the flipped final state ``(φ_L, −π_L)``: that mean, and a zero half-difference."""
+    zero = jnp.zeros_like(phi)
+    return jnp.stack([phi, zero]), jnp.stack([-pi, zero])
+
+
+def nudge(pi_pair: Array, n: Array) -> Array:
+    """The momenta of the ±ε echoes nudged by ``±n``: the half-difference moves by ``n``, the mean not."""
+    return pi_pair + jnp.array([0.0, 1.0], pi_pair.dtype).reshape((2,) + (1,) * n.ndim) * n
+
+
 def half_difference_of_product(a: Array, b: Array) -> Array:
     """``(a+ b+ − a− b−)/2 = ā Δb + Δa b̄`` for two pairs, without forming the lanes."""
     return a[0] * b[1] + a[1] * b[0]
@@ -101,6 +112,8 @@ __all__ = [
     "EchoDerivatives",
     "pair",
     "lanes",
+    "flipped_start",
+    "nudge",
     "half_difference_of_product",
     "pair_derivatives",
     "autodiff_pair_derivatives",

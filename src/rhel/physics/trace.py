@@ -39,7 +39,7 @@ from jaxtyping import Array, Float, PyTree
 from rhel.engine.gradient import RHEL, check_gradient_method
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
-from rhel.engine.pair import lanes, pair_derivatives
+from rhel.engine.pair import flipped_start, lanes, nudge, pair_derivatives
 from rhel.engine.simulate import check_system
 from rhel.errors import RHELError
 
@@ -150,19 +150,17 @@ def echo_trace(
     scale = method.nudge_scale(cotangent * step, dt)
     kick = method.epsilon / scale
     factor = -scale / method.epsilon  # times a half-difference (rhel.engine.echo)
-    half = jnp.array([0.0, 1.0], phiL.dtype)[:, None]
     derivatives = pair_derivatives(potential)
 
     def body(carry, x):
         phi2, pi2, acc = carry
         u, g = x
-        pi2 = pi2 + half * (kick * step * g)
+        pi2 = nudge(pi2, kick * step * g)
         r = leapfrog_step(potential, params, u, dt, phi2, pi2, derivatives=derivatives)
         acc = jax.tree.map(lambda a, d: a + factor * d, acc, r.dV_dparams)
         return (r.phi, r.pi, acc), (r.phi, r.pi, acc, factor * r.dV_du)
 
-    zero = jnp.zeros_like(phiL)
-    start = (jnp.stack([phiL, zero]), jnp.stack([-piL, zero]))
+    start = flipped_start(phiL, piL)
     acc0 = jax.tree.map(jnp.zeros_like, params)
     _, (e_phi, e_pi, partial, du) = lax.scan(
         body, (*start, acc0), (inputs, cotangent), reverse=True
