@@ -18,8 +18,8 @@ class Quadratic(eqx.Module):
 
     ``V = ½ φᵀKφ − φᵀBu + ½ c‖u‖²`` with ``K = AᵀA + diag(k)``. In pair coordinates (mean ``m``,
     half-difference ``h`` of the lanes ``m ± h``) the forces are ``(Km − Bu, Kh)`` and the
-    half-differences are ``δ∇_u V = −Bᵀh``, ``δ∇_B V = −h uᵀ``, ``δ∇_k V = m ⊙ h``,
-    ``δ∇_A V = A(m hᵀ + h mᵀ)``, ``δ∇_c V = 0``.
+    half-differences are ``Δ∇_u V = −Bᵀh``, ``Δ∇_B V = −h uᵀ``, ``Δ∇_k V = m ⊙ h``,
+    ``Δ∇_A V = A(m hᵀ + h mᵀ)``, ``Δ∇_c V = 0`` (the notation of ``rhel.engine.pair``).
     """
 
     def __call__(self, phi, u, p):

@@ -52,7 +52,8 @@ def apply_dropout(x: Array, keep: Bool[Array, "*shape"] | None, rate: float) -> 
 
 
 def dropout(x: Array, rate: float, key: PRNGKeyArray | None, inference: bool) -> Array:
-    """Inverted dropout: zero each entry with probability ``rate``, scale the rest by ``1/(1 − rate)``."""
+    """Inverted dropout: zero each entry with probability ``1 −`` :func:`keep_probability` (≈ ``rate``),
+    divide the rest by the keep probability."""
     return apply_dropout(x, dropout_mask(rate, key, x.shape, inference), rate)
 
 
