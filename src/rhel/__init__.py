@@ -23,6 +23,7 @@ from rhel.engine import (
     reversibility_error,
     simulate,
 )
+from rhel.allocator import retain_freed_memory
 from rhel.errors import DatasetError, RHELError
 
 __version__ = "0.1.0"
@@ -41,5 +42,6 @@ __all__ = [
     "EnergyDrift",
     "RHELError",
     "DatasetError",
+    "retain_freed_memory",
     "__version__",
 ]

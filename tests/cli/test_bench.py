@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from rhel import allocator
 from rhel.bench.config import Config
 from rhel.bench.report import format_summary, ratios
 from rhel.bench.runner import run_one
@@ -35,6 +36,8 @@ def _check_report(path, methods):
         assert 30 < r["step_peak_rss_mb"] <= r["peak_rss_mb"]
         # the step's XLA buffers: its parameters and optimiser state at least, far below the process
         assert 0 < r["buffers_mb"] < r["step_peak_rss_mb"] - 30
+        # each worker runs with the allocator set up as the `rhel` command sets it up
+        assert r["retain_freed_memory"] is (allocator._glibc() is not None)
     assert report["machine"]["cpus"] >= 1
     return report
 

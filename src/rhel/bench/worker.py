@@ -3,7 +3,8 @@
 The parent (:mod:`rhel.bench.runner`) starts one fresh process per configuration, so that the peak
 memory of one method cannot leak into another's. The worker prints exactly one JSON object on the last
 line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
-and the backend it ran on; or ``{"error": ...}`` for a configuration that could not be measured.
+the backend it ran on and whether the allocator kept freed memory (``retain_freed_memory``: the
+worker sets it up as the ``rhel`` command does, :func:`rhel.allocator.retain_freed_memory`); or ``{"error": ...}`` for a configuration that could not be measured.
 
 Given a JSON *list* of configurations (the methods of one model and length), the worker instead times
 them interleaved in this one process (:func:`rhel.bench.measure.time_interleaved`) and prints
@@ -16,6 +17,7 @@ import json
 import sys
 from typing import Any
 
+from rhel.allocator import retain_freed_memory
 from rhel.bench.config import Config
 from rhel.errors import RHELError
 
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m rhel.bench.worker '<config JSON>'", file=sys.stderr)
         return 2
+    retained = retain_freed_memory()
     is_group = argv[0].lstrip().startswith("[")
     try:
         if is_group:
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = Config.from_json(argv[0])
             result = {"config": json.loads(config.to_json()), **run_config(config)}
+        result["retain_freed_memory"] = retained
         code = 0
     except RHELError as e:
         key = "group" if is_group else "config"

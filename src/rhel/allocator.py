@@ -1,0 +1,82 @@
+"""Keep the memory a training step frees, so that the next step reuses it instead of faulting it in again.
+
+On Linux with glibc, ``malloc`` serves every request above its mmap threshold (at most 32 MB on a 64-bit
+machine) with a fresh ``mmap`` and gives it back to the kernel on ``free``. XLA on a CPU allocates a
+step's temporaries anew at every execution: for a training step of an HSSM these are tens of MB to GBs
+(batch × L × H activations and their cotangents), so every step page-faulted all of them in again (the
+kernel zeroes each 4 KB page on its first touch). At the EigenWorms shape that was a quarter to a half
+of a training step's time (``docs/performance.md``, finding 23).
+
+:func:`retain_freed_memory` sets three of glibc's ``mallopt`` parameters:
+
+* ``M_MMAP_MAX = 0``: large requests come from the heap too, so a freed buffer can be reused;
+* ``M_TRIM_THRESHOLD = 2³¹ − 1``: the heap's free top is not handed back to the kernel below 2 GiB;
+* ``M_ARENA_MAX = 1``: every thread allocates from the one heap. With a heap per thread, a step's buffer
+  freed into one thread's heap was not found by the next step's request from another thread, and the
+  process kept two steps' temporaries resident (measured while the steps ran, BPTT at L = 4,000: 599 MB
+  with a heap per thread, 484 MB with one, 485 MB with glibc's defaults).
+
+The next step then reuses the pages of the last. The process's resident set stays near its high-water
+mark between steps instead of falling back; the mark itself does not grow (what a step frees is what
+the next one takes). Set it before the first step, ideally before JAX starts its threads: a thread that
+already has a heap of its own keeps it.
+
+It changes the whole process's allocator, so the library never calls it on import. The ``rhel`` command
+line and the benchmark workers call it at start-up; a script that trains with the library calls it
+once, before its first step. ``RHEL_RETAIN_FREED_MEMORY=0`` in the environment turns it off. Elsewhere
+(macOS, Windows, a libc that is not glibc) it does nothing and returns False.
+
+Layer: imports nothing of ``rhel`` (like :mod:`rhel.atomic`), so any layer may use it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+#: glibc's ``mallopt`` parameters (``<malloc.h>``).
+M_TRIM_THRESHOLD = -1
+M_MMAP_MAX = -4
+M_ARENA_MAX = -8
+
+#: The largest trim threshold ``mallopt`` takes (its value is a C ``int``): a free top of the heap larger
+#: than this is still handed back.
+TRIM_THRESHOLD = 2**31 - 1
+
+#: Set to ``0`` (or ``false``, ``no``, ``off``) to leave the allocator as it is.
+ENVIRONMENT_VARIABLE = "RHEL_RETAIN_FREED_MEMORY"
+
+
+def _glibc():
+    """glibc, or None where the C library is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    # musl and others have no gnu_get_libc_version (and a mallopt that does nothing).
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return None
+    return libc
+
+
+def retain_freed_memory() -> bool:
+    """Make glibc keep freed memory for reuse (see the module docstring); returns whether it did.
+
+    Safe to call more than once and from any thread; call it before the first training step (later
+    calls affect only later allocations). Returns False without changing anything when
+    ``RHEL_RETAIN_FREED_MEMORY=0`` is set or the C library is not glibc.
+    """
+    if os.environ.get(ENVIRONMENT_VARIABLE, "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.mallopt.restype = ctypes.c_int
+    # mallopt returns 1 on success, 0 on error.
+    return all([libc.mallopt(M_MMAP_MAX, 0), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+                libc.mallopt(M_ARENA_MAX, 1)])

@@ -1,0 +1,97 @@
+"""`rhel.allocator.retain_freed_memory`: a large buffer freed and allocated again is not faulted in again.
+
+The allocator settings are process-wide, so each check runs in a fresh Python process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rhel import allocator
+
+glibc_only = pytest.mark.skipif(allocator._glibc() is None, reason="retain_freed_memory acts on glibc only")
+
+#: Allocate, touch and free a 64 MB buffer (above glibc's largest mmap threshold, 32 MB) twice, from the
+#: main thread and then from a second one, the way XLA allocates a step's temporaries; report the minor
+#: page faults and the resident-set growth of the second time.
+_PROBE = r"""
+import ctypes, json, resource, sys, threading
+from rhel.allocator import retain_freed_memory
+retained = retain_freed_memory()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+SIZE = 64 << 20
+
+def cycle():
+    p = libc.malloc(SIZE)
+    ctypes.memset(p, 1, SIZE)
+    libc.free(p)
+
+def rss_mb():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) / 1024
+
+cycle()
+rss = rss_mb()
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+worker = threading.Thread(target=cycle)
+worker.start()
+worker.join()
+cycle()
+print(json.dumps({"retained": retained,
+                  "faults_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) * 4 / 1024,
+                  "growth_mb": rss_mb() - rss}))
+"""
+
+
+def _probe(**env):
+    result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@glibc_only
+def test_a_freed_buffer_is_reused_without_page_faults():
+    kept = _probe()
+    assert kept["retained"] is True
+    # two more 64 MB buffers, one from another thread: neither is faulted in again, none is added
+    assert kept["faults_mb"] < 8, kept
+    assert kept["growth_mb"] < 8, kept
+
+
+@glibc_only
+def test_without_it_every_large_buffer_is_faulted_in_again():
+    # the contrast that makes the test above mean something: glibc's default maps and unmaps them
+    default = _probe(RHEL_RETAIN_FREED_MEMORY="0")
+    assert default["retained"] is False
+    assert default["faults_mb"] > 100, default
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", " off "])
+def test_the_environment_turns_it_off(monkeypatch, value):
+    monkeypatch.setenv(allocator.ENVIRONMENT_VARIABLE, value)
+    monkeypatch.setattr(allocator, "_glibc", lambda: pytest.fail("the allocator must not be touched"))
+    assert allocator.retain_freed_memory() is False
+
+
+def test_it_does_nothing_outside_linux(monkeypatch):
+    monkeypatch.delenv(allocator.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert allocator._glibc() is None
+    assert allocator.retain_freed_memory() is False
+
+
+def test_the_command_line_sets_it_up_before_a_subcommand_runs(monkeypatch):
+    from rhel.cli import main as cli
+
+    calls = []
+    monkeypatch.setattr(cli, "retain_freed_memory", lambda: calls.append("retain"))
+    assert cli.main(["data", "list"]) == 0
+    assert calls == ["retain"]
