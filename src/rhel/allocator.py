@@ -4,7 +4,7 @@ On Linux with glibc, ``malloc`` serves every request above its mmap threshold (a
 machine) with a fresh ``mmap`` and gives it back to the kernel on ``free``. XLA on a CPU allocates a
 step's temporaries anew at every execution: for a training step of an HSSM these are tens of MB to GBs
 (batch × L × H activations and their cotangents), so every step page-faulted all of them in again (the
-kernel zeroes each 4 KB page on its first touch). At the EigenWorms shape that was a quarter to a half
+kernel zeroes each 4 KB page on its first touch). At the EigenWorms shape that was a fifth to a half
 of a training step's time (``docs/performance.md``, finding 23).
 
 :func:`retain_freed_memory` sets three of glibc's ``mallopt`` parameters:

@@ -204,6 +204,10 @@ def train_run(
 ) -> dict[str, Any]:
     """Train one seed; returns the content of its ``results.json``.
 
+    On Linux, a script that trains with the library should call :func:`rhel.retain_freed_memory` once
+    before this (the ``rhel`` command does): without it glibc hands every step's large temporaries back
+    to the kernel, and the next step faults them in again (docs/performance.md, finding 23).
+
     Args:
         config: the resolved configuration.
         seed: the run's seed (initialisation, split, batch order, dropout).
