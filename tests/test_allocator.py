@@ -16,9 +16,9 @@ from rhel import allocator
 
 glibc_only = pytest.mark.skipif(allocator._glibc() is None, reason="retain_freed_memory acts on glibc only")
 
-#: Allocate, touch and free a 64 MB buffer (above glibc's largest mmap threshold, 32 MB) twice, from the
-#: main thread and then from a second one, the way XLA allocates a step's temporaries; report the minor
-#: page faults and the resident-set growth of the second time.
+#: Allocate, touch and free a 64 MB buffer (above glibc's largest mmap threshold, 32 MB) three times, the
+#: way XLA allocates a step's temporaries: once, then from a second thread and from the main thread again;
+#: report the minor page faults and the resident-set growth of the last two.
 _PROBE = r"""
 import ctypes, json, resource, sys, threading
 from rhel.allocator import retain_freed_memory

@@ -32,7 +32,6 @@ Layer: imports nothing of ``rhel`` (like :mod:`rhel.atomic`), so any layer may u
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -54,7 +53,7 @@ def _glibc():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols, the C library's among them
     except OSError:
         return None
     # musl and others have no gnu_get_libc_version (and a mallopt that does nothing).

@@ -3,8 +3,9 @@
 The parent (:mod:`rhel.bench.runner`) starts one fresh process per configuration, so that the peak
 memory of one method cannot leak into another's. The worker prints exactly one JSON object on the last
 line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
-the backend it ran on and whether the allocator kept freed memory (``retain_freed_memory``: the
-worker sets it up as the ``rhel`` command does, :func:`rhel.allocator.retain_freed_memory`); or ``{"error": ...}`` for a configuration that could not be measured.
+the backend it ran on and ``retain_freed_memory`` (whether the allocator keeps freed memory: the worker
+sets it up at start-up as the ``rhel`` command does, :func:`rhel.allocator.retain_freed_memory`); or
+``{"error": ...}`` for a configuration that could not be measured.
 
 Given a JSON *list* of configurations (the methods of one model and length), the worker instead times
 them interleaved in this one process (:func:`rhel.bench.measure.time_interleaved`) and prints
