@@ -92,10 +92,22 @@ def test_it_does_nothing_outside_linux(monkeypatch):
     assert allocator.retain_freed_memory() is False
 
 
-def test_the_command_line_sets_it_up_before_a_subcommand_runs(monkeypatch):
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_the_training_commands_set_it_up_before_they_run(monkeypatch, command):
+    import importlib
+
     from rhel.cli import main as cli
 
     calls = []
     monkeypatch.setattr(cli, "retain_freed_memory", lambda: calls.append("retain"))
+    monkeypatch.setattr(importlib.import_module(f"rhel.cli.{command}"), "run",
+                        lambda args: calls.append(command) or 0)
+    assert cli.main([command, "--dataset", "ACSF1"]) == 0
+    assert calls == ["retain", command]
+
+
+def test_other_commands_leave_the_allocator_alone(monkeypatch):
+    from rhel.cli import main as cli
+
+    monkeypatch.setattr(cli, "retain_freed_memory", lambda: pytest.fail("only training commands set it up"))
     assert cli.main(["data", "list"]) == 0
-    assert calls == ["retain"]

@@ -7,26 +7,27 @@ step's temporaries anew at every execution: for a training step of an HSSM these
 kernel zeroes each 4 KB page on its first touch). At the EigenWorms shape that was a fifth to a half
 of a training step's time (``docs/performance.md``, finding 23).
 
-:func:`retain_freed_memory` sets two of glibc's ``mallopt`` parameters:
+:func:`retain_freed_memory` sets three of glibc's ``mallopt`` parameters:
 
 * ``M_MMAP_MAX = 0``: large requests come from the heap too, so a freed buffer can be reused;
-* ``M_TRIM_THRESHOLD = 2³¹ − 1``: the heap's free top is not handed back to the kernel below 2 GiB.
+* ``M_TRIM_THRESHOLD = 2³¹ − 1``: the heap's free top is not handed back to the kernel below 2 GiB;
+* ``M_ARENA_MAX = 1``: every thread allocates from the one heap. With a heap per thread, a buffer freed
+  into one thread's heap is not found by the next step's request from another thread, and the process
+  kept a step's temporaries twice or more (resident while the steps ran, glibc's defaults / the first
+  two settings / all three: BPTT at L = 4,000, 485 / 599 / 484 MB; in a bench run with the first two,
+  the nonlinear HSSM's RHEL step at L = 18,000 peaked at 1,194 MB, against 792 MB with all three).
 
 The next step then reuses the pages of the last. The process's resident set stays near its high-water
-mark between steps instead of falling back. Each thread keeps its own heap (glibc's arenas), so a buffer
-small enough for a thread's heap (below 64 MB) may be held once per thread that allocated one: at small
-L the resident set while the steps run can hold a step's temporaries twice (measured, BPTT at
-L = 4,000: 599 MB against 485 MB with glibc's defaults; at L = 18,000, 912 against 911 MB). One heap for
-all threads (``M_ARENA_MAX = 1``) avoids that but serialises every thread's small allocations on one
-lock, and XLA's runtime makes many: the generic engine's forward step took 26 ms instead of 15 ms.
-What this does not keep: a buffer above 64 MB allocated by a thread other than the main one is still
-faulted in each time (seen with single 96 MB buffers); the HSSM training steps measured here had no
-faults left (both models, L = 4,000 and 18,000, and the nonlinear one at the SCP1 shape).
+mark between steps instead of falling back; the mark itself does not grow.
 
-It changes the whole process's allocator, so the library never calls it on import. The ``rhel`` command
-line and the benchmark workers call it at start-up; a script that trains with the library calls it
-once, before its first step. ``RHEL_RETAIN_FREED_MEMORY=0`` in the environment turns it off. Elsewhere
-(macOS, Windows, a libc that is not glibc) it does nothing and returns False.
+The price of one heap: the threads of XLA's runtime take one lock for their small allocations, which a
+dispatch-bound loop makes at every iteration. The generic engine's forward step (``rhel bench --suite
+engine``, P = 32: a scan of 20,000 small leapfrog steps, temporaries below the mmap threshold, so no
+faults to save) took 26 ms instead of 15 ms. So only the processes that train HSSMs set it up: ``rhel
+train`` and ``rhel compare`` (and their child processes), and the bench workers of the HSSM suite; the
+library never calls it on import, and a script that trains an HSSM with the library calls it once,
+before its first step. ``RHEL_RETAIN_FREED_MEMORY=0`` in the environment turns it off. Elsewhere (macOS,
+Windows, a libc that is not glibc) it does nothing and returns False.
 
 Layer: imports nothing of ``rhel`` (like :mod:`rhel.atomic`), so any layer may use it.
 """
@@ -40,6 +41,7 @@ import sys
 #: glibc's ``mallopt`` parameters (``<malloc.h>``).
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 
 #: The largest trim threshold ``mallopt`` takes (its value is a C ``int``): a free top of the heap larger
 #: than this is still handed back.
@@ -78,4 +80,5 @@ def retain_freed_memory() -> bool:
     libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     libc.mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success, 0 on error.
-    return all([libc.mallopt(M_MMAP_MAX, 0), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)])
+    return all([libc.mallopt(M_MMAP_MAX, 0), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+                libc.mallopt(M_ARENA_MAX, 1)])

@@ -36,8 +36,8 @@ def _check_report(path, methods):
         assert 30 < r["step_peak_rss_mb"] <= r["peak_rss_mb"]
         # the step's XLA buffers: its parameters and optimiser state at least, far below the process
         assert 0 < r["buffers_mb"] < r["step_peak_rss_mb"] - 30
-        # each worker runs with the allocator set up as the `rhel` command sets it up
-        assert r["retain_freed_memory"] is (allocator._glibc() is not None)
+        # an HSSM worker keeps freed memory as `rhel train` does; an engine worker keeps glibc's defaults
+        assert r["retain_freed_memory"] is (r["config"]["suite"] == "hssm" and allocator._glibc() is not None)
     assert report["machine"]["cpus"] >= 1
     return report
 

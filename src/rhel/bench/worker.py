@@ -3,8 +3,9 @@
 The parent (:mod:`rhel.bench.runner`) starts one fresh process per configuration, so that the peak
 memory of one method cannot leak into another's. The worker prints exactly one JSON object on the last
 line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
-the backend it ran on and ``retain_freed_memory`` (whether the allocator keeps freed memory: the worker
-sets it up at start-up as the ``rhel`` command does, :func:`rhel.allocator.retain_freed_memory`); or
+the backend it ran on and ``retain_freed_memory`` (whether the allocator keeps freed memory: an HSSM
+worker sets it up before JAX starts, as ``rhel train`` does, :func:`rhel.allocator.retain_freed_memory`;
+an engine worker leaves glibc's defaults); or
 ``{"error": ...}`` for a configuration that could not be measured.
 
 Given a JSON *list* of configurations (the methods of one model and length), the worker instead times
@@ -57,12 +58,16 @@ def run_group(configs: list[Config]) -> dict[str, Any]:
     return {"interleaved": time_interleaved(steps, rounds=configs[0].repeats, warmup=configs[0].warmup)}
 
 
+def _set_up_allocator(configs: list[Config]) -> bool:
+    """Keep freed memory for the HSSM suite, as ``rhel train`` does; leave the engine suite's defaults."""
+    return retain_freed_memory() if all(c.suite == "hssm" for c in configs) else False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m rhel.bench.worker '<config JSON>'", file=sys.stderr)
         return 2
-    retained = retain_freed_memory()
     is_group = argv[0].lstrip().startswith("[")
     try:
         if is_group:
@@ -71,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             except json.JSONDecodeError as e:
                 raise RHELError(f"a group of benchmark configurations must be a JSON list: {e}") from e
             configs = [Config.from_json(json.dumps(c)) for c in items]
+            retained = _set_up_allocator(configs)
             result: dict[str, Any] = {"group": [json.loads(c.to_json()) for c in configs], **run_group(configs)}
         else:
             config = Config.from_json(argv[0])
+            retained = _set_up_allocator([config])
             result = {"config": json.loads(config.to_json()), **run_config(config)}
         result["retain_freed_memory"] = retained
         code = 0

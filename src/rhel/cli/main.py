@@ -2,9 +2,10 @@
 
 Each subcommand lives in its own module of :mod:`rhel.cli` and exposes ``register(subparsers)``, which adds
 its parser and sets ``func`` (called with the parsed arguments, returning an exit code). Heavy imports
-(JAX, the models) happen inside ``func`` so that ``rhel --help`` is instant. Before a subcommand runs, the
-process's allocator is told to keep the memory a step frees (:func:`rhel.allocator.retain_freed_memory`:
-a training step no longer page-faults its temporaries in at every call).
+(JAX, the models) happen inside ``func`` so that ``rhel --help`` is instant. Before a subcommand that trains
+HSSMs runs (:data:`RETAINS_FREED_MEMORY`), the process's allocator is told to keep the memory a step frees
+(:func:`rhel.allocator.retain_freed_memory`: a training step no longer page-faults its temporaries in at
+every call).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from rhel.errors import RHELError
 
 #: Subcommand modules, in the order ``rhel --help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("compare", "train", "report", "bench", "data", "physics", "gradcheck")
+
+#: Subcommands whose process trains HSSMs and so keeps freed memory for the next step (``rhel bench`` sets
+#: it up in its HSSM workers; the generic engine's small steps are better off without it).
+RETAINS_FREED_MEMORY: tuple[str, ...] = ("compare", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    retain_freed_memory()
+    if args.command in RETAINS_FREED_MEMORY:
+        retain_freed_memory()
     try:
         return int(args.func(args) or 0)
     except RHELError as e:
