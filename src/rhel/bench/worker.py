@@ -5,8 +5,8 @@ memory of one method cannot leak into another's. The worker prints exactly one J
 line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
 the backend it ran on and ``retain_freed_memory`` (whether the allocator keeps freed memory: an HSSM
 worker sets it up before JAX starts, as ``rhel train`` does, :func:`rhel.allocator.retain_freed_memory`;
-an engine worker leaves glibc's defaults); or
-``{"error": ...}`` for a configuration that could not be measured.
+an engine worker leaves glibc's defaults); or ``{"error": ...}`` for a configuration that could not be
+measured.
 
 Given a JSON *list* of configurations (the methods of one model and length), the worker instead times
 them interleaved in this one process (:func:`rhel.bench.measure.time_interleaved`) and prints
