@@ -111,3 +111,31 @@ def test_other_commands_leave_the_allocator_alone(monkeypatch):
 
     monkeypatch.setattr(cli, "retain_freed_memory", lambda: pytest.fail("only training commands set it up"))
     assert cli.main(["data", "list"]) == 0
+
+
+@glibc_only
+def test_release_free_memory_hands_the_kept_pages_back():
+    # with retain_freed_memory a freed 200 MB buffer stays resident; release_free_memory returns it
+    script = r"""
+import ctypes, json
+from rhel.allocator import release_free_memory, retain_freed_memory
+assert retain_freed_memory()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+def rss_mb():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) / 1024
+before = rss_mb()
+p = libc.malloc(200 << 20)
+ctypes.memset(p, 1, 200 << 20)
+libc.free(p)
+kept = rss_mb()
+release_free_memory()
+print(json.dumps({"kept_mb": kept - before, "after_mb": rss_mb() - before}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    sizes = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sizes["kept_mb"] > 190, sizes
+    assert sizes["after_mb"] < 10, sizes

@@ -82,3 +82,12 @@ def retain_freed_memory() -> bool:
     # mallopt returns 1 on success, 0 on error.
     return all([libc.mallopt(M_MMAP_MAX, 0), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD),
                 libc.mallopt(M_ARENA_MAX, 1)])
+
+
+def release_free_memory() -> None:
+    """Return the heap's free pages to the kernel (glibc ``malloc_trim(0)``, whatever the trim threshold),
+    e.g. so that the memory the compiler freed stops counting as resident; a no-op where the C library
+    is not glibc."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

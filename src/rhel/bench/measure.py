@@ -29,23 +29,14 @@ GPU's device-memory statistics measure, and on a CPU the part of the RSS that th
 
 from __future__ import annotations
 
-import ctypes
 import statistics
 import time
 from typing import Any, Callable
 
 import jax
 
+from rhel.allocator import release_free_memory
 from rhel.training.results import peak_rss_mb, vm_hwm_mb
-
-
-def release_free_memory() -> None:
-    """Return freed heap pages to the OS (glibc ``malloc_trim``), so that memory the compiler freed stops
-    counting as resident; a no-op where glibc is not available."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def reset_peak_rss() -> bool:
