@@ -67,8 +67,10 @@ def test_usage_errors(capsys, argv, message):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_bad_values(capsys):
+def test_bad_values(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the default --out folder goes
     assert main(["compare", "--timeout", "0"]) == 2
     assert "--timeout" in capsys.readouterr().err
     assert main(["compare", "--dataset", "NoSuchSet", "--no-gradient-check", "--timeout", "60"]) == 2
     assert "NoSuchSet" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # the folder made for the runs is gone again, being empty

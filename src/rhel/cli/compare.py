@@ -59,8 +59,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="rhel-compare-"))
     print(f"rhel compare: {config.dataset}, {config.model} HSSM, seed {seed}, {config.steps} steps; "
           f"runs in {out}", file=sys.stderr, flush=True)
-    summary = compare(config, seed, out, timeout=args.timeout, stream=sys.stderr,
-                      gradients=args.gradient_check)
+    try:
+        summary = compare(config, seed, out, timeout=args.timeout, stream=sys.stderr,
+                          gradients=args.gradient_check)
+    except BaseException:
+        if args.out is None and not any(out.iterdir()):  # a failure before anything was written
+            out.rmdir()  # leaves no empty folder behind
+        raise
     print(summary["table"])
     print(f"\n(total {summary['total_s']:.0f} s; runs and compare.json in {out})")
     return 0
