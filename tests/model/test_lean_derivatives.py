@@ -84,13 +84,14 @@ def test_block_keeps_the_hru_output_not_the_gelu_derivative_and_the_glu_input():
     import equinox as eqx
 
     from rhel.model.block import _activate_and_mix, apply_dropout
+    from rhel.model.dense import per_step
 
     z = jr.normal(jr.key(2), (20, 5))
     keep = jr.bernoulli(jr.key(3), 0.9, z.shape)
     linear = eqx.nn.Linear(5, 10, key=jr.key(4))
 
     def plain(z):
-        return jax.vmap(linear)(apply_dropout(gelu(z), keep, 0.1))
+        return per_step(linear, apply_dropout(gelu(z), keep, 0.1))
 
     def checkpointed(z):
         return _activate_and_mix(linear, z, keep, 0.1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from rhel.engine.gradient import GradientMethod
 from rhel.model.activations import gate, gelu
+from rhel.model.dense import per_step
 from rhel.model.norm import MaskedBatchNorm, Stats
 from rhel.units.base import HRU
 
@@ -66,7 +66,7 @@ class GLU(eqx.Module):
         self.linear = eqx.nn.Linear(features, 2 * features, key=key, dtype=dtype)
 
     def __call__(self, x: Float[Array, "L H"]) -> Float[Array, "L H"]:
-        return self.gated(jax.vmap(self.linear)(x))
+        return self.gated(per_step(self.linear, x))
 
     @staticmethod
     def gated(mixed: Float[Array, "L 2*H"]) -> Float[Array, "L H"]:
@@ -83,7 +83,7 @@ def _activate_and_mix(
     mask) and recomputes ``gelu(z)`` and ``gelu'(z)``, instead of keeping both the derivative and the
     linear map's input ``dropout(gelu(z))`` — one (L, H) array less per block, for a few elementwise
     operations."""
-    return jax.vmap(linear)(apply_dropout(gelu(z), keep, rate))
+    return per_step(linear, apply_dropout(gelu(z), keep, rate))
 
 
 class Block(eqx.Module):

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from rhel.model.dense import per_step
+
 
 class ClassificationHead(eqx.Module):
     """``log_softmax(W · mean_{t: mask_t} x_t + b)``."""
@@ -41,4 +43,4 @@ class RegressionHead(eqx.Module):
         del mask  # outputs at padded steps are excluded by the loss
         s = self.output_step
         picked = x[s - 1 :: s][: x.shape[0] // s]
-        return jnp.tanh(jax.vmap(self.linear)(picked))
+        return jnp.tanh(per_step(self.linear, picked))

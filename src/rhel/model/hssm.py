@@ -24,6 +24,7 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray
 from rhel.engine.gradient import GradientMethod, check_gradient_method
 from rhel.errors import RHELError
 from rhel.model.block import Block
+from rhel.model.dense import per_step
 from rhel.model.heads import ClassificationHead, RegressionHead
 from rhel.model.norm import init_stats
 from rhel.units.base import HRU
@@ -67,7 +68,7 @@ class HSSM(eqx.Module):
             )
         if key is None and not inference and any(b.dropout > 0 for b in self.blocks):
             raise RHELError("HSSM in training mode needs key= (dropout); pass inference=True to evaluate.")
-        h = jax.vmap(self.encoder)(x * mask[:, None].astype(x.dtype))
+        h = per_step(self.encoder, x * mask[:, None].astype(x.dtype))
         stats = state.get(self.norm_stats)
         h, new_stats = self._run_blocks(h, mask, stats, key, gradient, inference)
         if not inference:
