@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from rhel.engine.gradient import BPTT, RHEL
