@@ -10,6 +10,7 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from rhel.engine.gradient import GradientMethod
+from rhel.model import threefry
 from rhel.model.activations import gate, gelu
 from rhel.model.dense import per_step
 from rhel.model.norm import MaskedBatchNorm, Stats
@@ -40,7 +41,7 @@ def dropout_mask(
     if inference or rate == 0.0:
         return None
     n = math.prod(shape)
-    words = jr.bits(key, ((n + 1) // 2,), jnp.uint32)
+    words = threefry.bits(key, (n + 1) // 2)
     halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:n]
     return (halves >= _threshold(rate)).reshape(shape)
 
