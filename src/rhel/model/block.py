@@ -36,7 +36,8 @@ def dropout_mask(
     Each 32-bit word of the key's generator decides two entries by its two 16-bit halves (independent
     and uniform): half the generator's work of ``jax.random.bernoulli``, which draws a 32-bit uniform per
     entry. With threefry on a CPU that work is not small: at the EigenWorms shape (batch 4, L = 4,000,
-    H = 64) drawing the masks was half of the forward pass (docs/performance.md, finding 22).
+    H = 64) drawing the masks was half of the forward pass (docs/performance.md, finding 22). The words
+    are those of ``jax.random.bits``, drawn by :func:`rhel.model.threefry.bits` (finding 25).
     """
     if inference or rate == 0.0:
         return None
