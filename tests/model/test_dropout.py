@@ -57,3 +57,17 @@ def test_inverted_dropout_keeps_the_expectation():
 
 def test_a_rate_just_below_one_still_keeps_some_entries():
     assert 0 < keep_probability(1 - 1e-9) <= 2**-16
+
+
+def test_the_cipher_is_computed_once_per_mask():
+    """Each word's two halves come from one expression: XLA fuses the 20 Threefry rounds into one kernel
+    (20 rotations in the program), not into one kernel per half (40)."""
+    import re
+
+    def masks(keys):  # one per sequence, as the HSSM draws them
+        return jax.vmap(lambda k: dropout_mask(0.1, k, (1000, 64), inference=False))(keys)
+
+    program = jax.jit(masks).lower(jr.split(jr.key(0), 4))
+    text = program.compile().as_text()
+    rotations = sum(c.count("shift-left(") for c in re.split(r"\n\n", text) if not c.startswith("ENTRY"))
+    assert 0 < rotations <= 20, f"{rotations} rotations: the cipher is computed more than once"

@@ -43,8 +43,10 @@ def dropout_mask(
         return None
     n = math.prod(shape)
     words = threefry.bits(key, (n + 1) // 2)
-    halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:n]
-    return (halves >= _threshold(rate)).reshape(shape)
+    # the low halves of all words, then the high halves; one expression over both, so that XLA fuses
+    # the cipher into one consumer instead of computing it once for each half
+    halves = (words[None, :] >> jnp.array([0, 16], jnp.uint32)[:, None]) & 0xFFFF
+    return (halves.reshape(-1)[:n] >= _threshold(rate)).reshape(shape)
 
 
 def apply_dropout(x: Array, keep: Bool[Array, "*shape"] | None, rate: float) -> Array:
