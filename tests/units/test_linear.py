@@ -274,3 +274,39 @@ def test_bad_input_raises_clear_error(make, match):
     layer = LinearHRU(3, 2, key=jr.key(9))
     with pytest.raises(rhel.RHELError, match=match):
         make(layer)
+
+
+_ECHO_ERRORS = (eqx.EquinoxRuntimeError, RuntimeError, ValueError)
+
+
+def _layer_gradient(method, argnums, dtype=jnp.float32, scale=1.0):
+    layer = _layer(H, P, dtype=dtype)
+    u, target = _data((L, H), 1, dtype), _data((L, H), 2, dtype)
+
+    def loss(layer, u):
+        return scale * _loss(layer, u, target, method)
+
+    return eqx.filter_jit(eqx.filter_grad(loss) if argnums == 0 else jax.grad(loss, argnums=argnums)), layer, u
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 1)], ids=["layer", "inputs", "both"])
+def test_a_diverging_echo_is_reported_whichever_gradients_are_asked_for(argnums):
+    """The layer's two checks (its parameters as one group, its inputs through the echo's final state):
+    a nudge far too strong overflows the echo's difference in float32, which is reported, not returned."""
+    grad, layer, u = _layer_gradient(rhel.RHEL(), argnums)
+    assert all(jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(eqx.filter(grad(layer, u), eqx.is_array)))
+    grad, layer, u = _layer_gradient(rhel.RHEL(epsilon=1e38, nudge="absolute"), argnums)
+    with pytest.raises(_ECHO_ERRORS, match="The RHEL echo produced a non-finite gradient"):
+        jax.block_until_ready(grad(layer, u))
+    unchecked, layer, u = _layer_gradient(rhel.RHEL(epsilon=1e38, nudge="absolute", check_finite=False), argnums)
+    leaves = jax.tree.leaves(eqx.filter(unchecked(layer, u), eqx.is_array))
+    assert not all(jnp.all(jnp.isfinite(g)) for g in leaves)  # what the check caught
+
+
+@pytest.mark.parametrize("nudge", ["relative", "absolute"])
+def test_a_non_finite_cotangent_is_not_blamed_on_the_echo(nudge):
+    """NaN from the loss propagates through the layer's RHEL gradient as through BPTT's, with no error."""
+    for method in (rhel.RHEL(nudge=nudge), rhel.BPTT()):
+        grad, layer, u = _layer_gradient(method, (0, 1), scale=jnp.nan)
+        g_layer, g_u = grad(layer, u)
+        assert not jnp.all(jnp.isfinite(g_layer.B)) and not jnp.all(jnp.isfinite(g_u))

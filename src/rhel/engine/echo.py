@@ -62,21 +62,24 @@ def _max_abs(x: Array) -> Array:
     return jnp.max(jnp.abs(x), initial=0.0) if jnp.size(x) else jnp.zeros((), x.dtype)
 
 
-def _raise_if(x: Array, bad: Array) -> Array:
-    """Raise the echo error at run time when ``bad``, without copying ``x`` (one array).
+def _raise_if(x: PyTree, bad: Array) -> PyTree:
+    """Raise the echo error at run time when ``bad``, without copying the arrays of ``x`` (a pytree).
 
     ``eqx.error_if`` returns its argument through a conditional, and XLA gives a conditional's outputs
     their own buffers: applied to an (L, H) input gradient directly it would copy it. Instead the check
-    is threaded through a scalar zero, which is then added to one element of ``x`` (an in-place update),
-    so ``x`` still depends on the check and nothing is copied.
+    is threaded through a scalar zero, which is then added to one element of each array (an in-place
+    update), so every array still depends on the one check and nothing is copied.
     """
     zero = eqx.error_if(jnp.zeros((), jnp.float32), bad, _ECHO_NAN_MESSAGE)
-    if jnp.size(x) == 0:  # e.g. the input gradients of an autonomous system, inputs (L, 0)
-        return x
-    if jnp.ndim(x) == 0:
-        return x + zero.astype(x.dtype)
-    first = (0,) * jnp.ndim(x)
-    return x.at[first].add(zero.astype(x.dtype))
+
+    def thread(x):
+        if jnp.size(x) == 0:  # e.g. the input gradients of an autonomous system, inputs (L, 0)
+            return x
+        if jnp.ndim(x) == 0:
+            return x + zero.astype(x.dtype)
+        return x.at[(0,) * jnp.ndim(x)].add(zero.astype(x.dtype))
+
+    return jax.tree.map(thread, x)
 
 
 def check_echo_gradients(grads: PyTree, sane: Array) -> PyTree:
@@ -91,6 +94,13 @@ def check_echo_gradients(grads: PyTree, sane: Array) -> PyTree:
     gradient, e.g. the (L, H) input gradients, alive).
     """
     return jax.tree.map(lambda x: _raise_if(x, ~jnp.all(jnp.isfinite(x)) & sane), grads)
+
+
+def check_echo_group(grads: PyTree, diverged: Array, sane: Array) -> PyTree:
+    """One run-time check for a group of gradients that are always used together: raise the echo error
+    when ``diverged`` (e.g. some leaf, or the echo's final state, is not finite) and the inputs were
+    ``sane`` (see :func:`check_echo_gradients`). One conditional instead of one per leaf."""
+    return _raise_if(grads, diverged & sane)
 
 
 def echo_gradients(
@@ -166,7 +176,7 @@ def echo_gradients(
         sane = cotangent_finite & _all_finite((phiL, piL))
         grad_params, grad_inputs, *rest = grads
         grad_params, rest = check_echo_gradients((grad_params, rest), sane)
-        grads = (grad_params, _raise_if(grad_inputs, ~_all_finite((phi2, pi2)) & sane), *rest)
+        grads = (grad_params, check_echo_group(grad_inputs, ~_all_finite((phi2, pi2)), sane), *rest)
     return (grads, phi_bar) if replay else grads
 
 
