@@ -6,7 +6,7 @@ then asks the matrix kernel for the transposed layout and adds a transposing cop
 (fused with the elementwise work around it, which then runs with strided writes). Written as
 ``x Wᵀ + b``, the same product keeps the steps on the rows: nothing is transposed in the forward pass.
 At the EigenWorms shape (batch 4, L = 4,000, H = 64) that took a quarter off the training-mode forward
-pass of both HSSMs and 8–12 % off their training steps (docs/performance.md, finding 24).
+pass of both HSSMs and 7–13 % off their training steps (docs/performance.md, finding 24).
 """
 
 from __future__ import annotations

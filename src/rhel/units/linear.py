@@ -272,7 +272,7 @@ def rhel_layer(
             # Two checks, neither reading an (L, ...) array again (docs/performance.md, finding 26):
             # the parameters' gradients, always used together, as one group; the input gradients through
             # the echo's final state, which a divergence on the way leaves non-finite. ∂L/∂D = Σ_k do_k ⊙
-            # u_k, a sum over every cotangent against the (finite) inputs, is finite when they are.
+            # u_k sums every cotangent against the inputs: a non-finite cotangent makes it non-finite.
             sane = _all_finite((params[-1], phiL, piL))
             params = check_echo_group(params, ~_all_finite(params), sane)
             grad_u = check_echo_group(grad_u, ~_all_finite(end), sane)
