@@ -47,7 +47,8 @@ def threefry2x32(
 
 def bits(key: PRNGKeyArray, n: int) -> UInt32[Array, " n"]:
     """``n`` random 32-bit words: exactly ``jax.random.bits(key, (n,), jnp.uint32)``."""
-    if str(jr.key_impl(key)) != "threefry2x32" or not jax.config.jax_threefry_partitionable or n >= 2**32:
+    partitionable = getattr(jax.config, "jax_threefry_partitionable", True)  # the only scheme once removed
+    if str(jr.key_impl(key)) != "threefry2x32" or not partitionable or n >= 2**32:
         return jr.bits(key, (n,), jnp.uint32)
     k1, k2 = jr.key_data(key)
     low = jnp.arange(n, dtype=jnp.uint32)  # the counters' high words are 0 below 2³²
