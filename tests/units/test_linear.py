@@ -9,8 +9,9 @@ import pytest
 from jax import lax
 
 import rhel
-from rhel.engine.linear_scan import Block2x2, affine_scan
+from rhel.engine.linear_scan import Block2x2, affine_scan, chunked_affine_scan, powers
 from rhel.units import LinearHRU
+from rhel.units.linear import leapfrog_block
 
 FIELDS = ("a_hat", "log_step", "B", "C", "D")
 
@@ -73,6 +74,36 @@ def test_affine_scan_matches_a_sequential_loop(x64, length):
     block = Block2x2(m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1])
     x1, x2 = affine_scan(block, (f[..., 0], f[..., 1]), (x0[..., 0], x0[..., 1]))
     np.testing.assert_allclose(np.stack([x1, x2], -1), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunks, size", [(1, 1), (1, 9), (5, 1), (7, 13), (4, 16)])
+def test_chunked_affine_scan_equals_one_scan(x64, chunks, size):
+    """Chunks side by side, chained by Mᴺ and carried by the powers Mʲ: the states of one scan, for a
+    stable leapfrog matrix (per oscillator, on a (2, P) state) and for a generic one."""
+    a, step = jnp.abs(_data((5,), 0)), 0.5 + 0.2 * jnp.tanh(_data((5,), 1))
+    m = _data((2, 5, 2, 2), 2) * 0.5
+    generic = Block2x2(m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1])
+    for block in (leapfrog_block(a, step), generic):
+        f1, f2 = _data((chunks * size, 2, 5), 3), _data((chunks * size, 2, 5), 4)
+        x0 = (_data((2, 5), 5), _data((2, 5), 6))
+        expected = affine_scan(block, (f1, f2), x0)
+        split = lambda x: x.reshape(chunks, size, 2, 5)  # noqa: E731
+        got = chunked_affine_scan(block, (split(f1), split(f2)), x0)
+        for g, e in zip(got, expected):
+            assert g.shape == (chunks, size, 2, 5)
+            np.testing.assert_allclose(g.reshape(e.shape), e, rtol=1e-12, atol=1e-12)
+            assert float(jnp.max(jnp.abs(e))) > 1.0  # a non-trivial trajectory
+
+
+def test_powers_are_matrix_powers(x64):
+    m = _data((3, 2, 2), 0) * 0.8
+    block = Block2x2(m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1])
+    got = powers(block, 6, (3,))
+    for j in range(1, 7):
+        expected = np.linalg.matrix_power(np.asarray(m), j)
+        rows = [np.stack([got.m11[j - 1], got.m12[j - 1]], -1), np.stack([got.m21[j - 1], got.m22[j - 1]], -1)]
+        entries = np.stack(rows, -2)
+        np.testing.assert_allclose(entries, expected, rtol=1e-12, atol=1e-14)
 
 
 # --- scan == sequential leapfrog of the same layer (forward and gradients) ---

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -94,4 +95,51 @@ def affine_scan(
     return _prefix(f1, f2, transition)
 
 
-__all__ = ["Block2x2", "affine_scan"]
+def powers(transition: Block2x2, n: int, shape: tuple[int, ...]) -> Block2x2:
+    """``M¹ … Mⁿ``: each entry an array of shape ``(n, *shape)`` (``shape``: that of a state, against
+    which M's entries broadcast). The columns ``Mʲ e₁`` and ``Mʲ e₂`` are the states of the unforced
+    recurrence from the unit vectors, so they come from :func:`affine_scan` itself."""
+    ones = jnp.ones(shape, jnp.result_type(*transition))
+    zeros = jnp.zeros((n,) + shape, ones.dtype)
+    m11, m21 = affine_scan(transition, (zeros, zeros), (ones, 0 * ones))
+    m12, m22 = affine_scan(transition, (zeros, zeros), (0 * ones, ones))
+    return Block2x2(m11, m12, m21, m22)
+
+
+def chunked_affine_scan(
+    transition: Block2x2,
+    forcing: tuple[Float[Array, "C N *S"], Float[Array, "C N *S"]],
+    initial: tuple[Float[Array, "*S"], Float[Array, "*S"]],
+) -> tuple[Float[Array, "C N *S"], Float[Array, "C N *S"]]:
+    """:func:`affine_scan` over ``C·N`` steps cut into C chunks of N, the chunks side by side.
+
+    Each chunk is scanned from zero, ``z_{c,j}`` (one parallel scan of depth ``log₂ N`` over all chunks
+    at once); the states at the chunks' ends follow from a scan over the chunks with the matrix ``Mᴺ``,
+    ``x_{c+1,0} = Mᴺ x_{c,0} + z_{c,N}`` (depth ``log₂ C``); and every state is the chunk's own part plus
+    its start carried along, ``x_{c,j} = z_{c,j} + Mʲ x_{c,0}`` (one elementwise pass with the powers of
+    :func:`powers`). The same states as one scan over ``C·N`` steps, with the levels of the scan over
+    short chunks only: a scan level over the whole sequence touches all of it, and at most ``log₂ N`` of
+    them do here.
+
+    Args:
+        transition: the time-invariant matrix M (entries broadcasting against the state shape S).
+        forcing: the two components of ``F``, each (C, N, *S), chunk by chunk in order.
+        initial: the two components of the state before the first step (shape S).
+
+    Returns:
+        The two components of the states after each step, each (C, N, *S).
+    """
+    f1, f2 = forcing
+    shape = jnp.broadcast_shapes(jnp.shape(f1), jnp.shape(f2))
+    f1, f2 = jnp.broadcast_to(f1, shape), jnp.broadcast_to(f2, shape)
+    z1, z2 = jax.vmap(lambda a, b: _prefix(a, b, transition))(f1, f2)
+    power = powers(transition, shape[1], shape[2:])
+    last = Block2x2(*(p[-1] for p in power))  # Mᴺ
+    ends1, ends2 = affine_scan(last, (z1[:, -1], z2[:, -1]), initial)
+    start1 = jnp.concatenate([jnp.broadcast_to(initial[0], shape[2:])[None], ends1[:-1]])[:, None]
+    start2 = jnp.concatenate([jnp.broadcast_to(initial[1], shape[2:])[None], ends2[:-1]])[:, None]
+    carried1, carried2 = power.apply(start1, start2)
+    return z1 + carried1, z2 + carried2
+
+
+__all__ = ["Block2x2", "affine_scan", "chunked_affine_scan", "powers"]

@@ -38,10 +38,11 @@ plus the explicit dependence of the outputs ``φ = δ q`` on δ; it involves no 
 "momentum before or after the nudge" ambiguity of the reference code does not arise. The custom VJP
 covers the whole layer (:func:`rhel_layer`): the gradients of B and u follow from ``∂L/∂b_k = γ_k``
 (contractions over time, never an (L, P, H) tensor), that of C from the echoes' mean positions φ̄_k
-(the replayed trajectory), and the sequence is processed in blocks of chunks of at most 128 steps, one
-parallel scan per chunk, chained through the state — so the layer stores nothing of length L for its
-backward pass but its inputs. Those of â and δ̂ come by autodiff of the elementwise transforms. The echo
-is affine in ε, so the result equals BPTT for every ε up to round-off.
+(the replayed trajectory), and the sequence is processed in blocks of chunks of at most 128 steps
+(the forward pass scans a block's chunks side by side, the echo one chunk after the other), chained
+through the state — so the layer stores nothing of length L for its backward pass but its inputs. Those
+of â and δ̂ come by autodiff of the elementwise transforms. The echo is affine in ε, so the result
+equals BPTT for every ε up to round-off.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from rhel.engine.echo import _all_finite, check_echo_group, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod, check_gradient_method
-from rhel.engine.linear_scan import Block2x2, affine_scan
+from rhel.engine.linear_scan import Block2x2, affine_scan, chunked_affine_scan
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
 from rhel.units.base import HRU
@@ -78,10 +79,14 @@ def leapfrog_block(a: Array, step: Array) -> Block2x2:
     return Block2x2(diag, step * (1 - 0.25 * h), -step * a, diag)
 
 
+def _drive(step: Array, forcing: Array) -> tuple[Array, Array]:
+    """The affine part ``(δ²/2 b_k, δ b_k)`` of the leapfrog step for the forces ``b_k``."""
+    return 0.5 * step * step * forcing, step * forcing
+
+
 def _states(a, step, forcing, initial=None):
     """Positions and momenta after each leapfrog step driven by the forces ``forcing`` (L, ...)."""
-    block = leapfrog_block(a, step)
-    return affine_scan(block, (0.5 * step * step * forcing, step * forcing), initial)
+    return affine_scan(leapfrog_block(a, step), _drive(step, forcing), initial)
 
 
 def _signs(C: Array) -> Array:
@@ -150,11 +155,11 @@ def rhel_layer(
 
     The sequence is cut into blocks of about ``_BLOCK_ELEMENTS / (K·P)`` steps, each cut into chunks of at
     most ``_CHUNK`` steps (:class:`_Layout`; zero steps are added at the start). The forward pass takes
-    one block at a time: the forcing ``B u`` of the whole block (one matrix product), one parallel scan
-    per chunk chained through the state, the readout of the block (one product); it stores only the
-    inputs and the final state. The echo replays the blocks and their chunks in reverse order, each chunk
-    by one parallel scan of both echoes from the state the previous one left, and reduces each block into
-    the gradients (module docstring):
+    one block at a time: the forcing ``B u`` of the whole block (one matrix product), the states of all
+    its chunks side by side (:func:`rhel.engine.linear_scan.chunked_affine_scan`), the readout of the
+    block (one product); it stores only the inputs and the final state. The echo replays the blocks and
+    their chunks in reverse order, each chunk by one parallel scan of both echoes from the state the
+    previous one left, and reduces each block into the gradients (module docstring):
 
         ∂L/∂a, ∂L/∂δ          from γ_k and the echoes' mean half-step positions,
         ∂L/∂B = Σ_k γ_k u_kᵀ,  ∂L/∂u_k = Bᵀγ_k + D ⊙ do_k,
@@ -175,6 +180,12 @@ def rhel_layer(
     BPTT 13.4 / 37.7 ms. In the whole training step (docs/performance.md, finding 17) 2¹⁷ is the best at
     L = 4,000 and at the SCP1 shape (K·P = 512: blocks of 256 steps, two chunks each) and level with the
     others at 8,000 and 18,000.
+
+    Why the forward pass scans a block's chunks side by side and the echo does not (finding 27): one
+    chunk after the other costs ~26 small kernels per chunk in the forward pass and ~39 in the echo.
+    Side by side, the forward pass of one layer (batch 4, L = 4,000) took 0.79 of the time and its
+    gradient 0.93, but with the echo side by side too the gradient took 1.01 (likely, not verified:
+    the echo's reductions then read block-sized arrays, where one chunk at a time stays in cache).
     """
     layout = _Layout.of(u.shape[0], C.shape[0] * C.shape[2])
     dtype = u.dtype
@@ -183,13 +194,10 @@ def rhel_layer(
         return x.reshape((-1,) + x.shape[2:])
 
     def forward(a, step, B, C, D, u):
-        def chunk(state, force_c):
-            phis, pis = _states(a, step, force_c, state)
-            return (phis[-1], pis[-1]), phis
-
         def block(state, u_b):
-            state, phis = lax.scan(chunk, state, _forcing(B, u_b))
-            return state, _readout(steps(phis), C, D, steps(u_b))
+            drive = _drive(step, _forcing(B, u_b))
+            phis, pis = chunked_affine_scan(leapfrog_block(a, step), drive, state)
+            return (phis[-1, -1], pis[-1, -1]), _readout(steps(phis), C, D, steps(u_b))
 
         zero = jnp.zeros_like(C[:, 0, :])  # (K, P)
         final, out = lax.scan(block, (zero, zero), layout.split(u))
@@ -227,11 +235,8 @@ def rhel_layer(
             # the echo step j starts after the nudge of its own cotangent (added by the previous step);
             # the next step's nudge is part of this step's forcing on the momentum
             after = kick * step * jnp.concatenate([g_c[1:], g_next[None]])
-            phis, pis = affine_scan(
-                block_matrix,
-                (0.5 * step * step * force[:, None], step * force[:, None] + sign * after[:, None]),
-                (phi2, pi2),
-            )
+            drift, kick_force = _drive(step, force[:, None])  # the same forces for both echoes
+            phis, pis = affine_scan(block_matrix, (drift, kick_force + sign * after[:, None]), (phi2, pi2))
             # half-step position of step j: drift back from the state after it with the momentum of
             # the kick, φ_½ = φ' − (δ/2)(π' − (±after_j)); the echoes enter by their mean and difference
             phi_sum = phis[:, 0] + phis[:, 1]
