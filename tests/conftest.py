@@ -1,7 +1,13 @@
-import jax
-import pytest
+from rhel.xla_loops import compile_small_loops
 
-from rhel.allocator import ENVIRONMENT_VARIABLE
+# The tests run JAX as the rhel command does: small loops compiled into one kernel each (set before JAX
+# starts; RHEL_COMPILE_SMALL_LOOPS=0 runs the suite with XLA's default instead).
+compile_small_loops()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+from rhel.allocator import ENVIRONMENT_VARIABLE  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

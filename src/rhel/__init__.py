@@ -24,6 +24,7 @@ from rhel.engine import (
     simulate,
 )
 from rhel.allocator import retain_freed_memory
+from rhel.xla_loops import compile_small_loops
 from rhel.errors import DatasetError, RHELError
 
 __version__ = "0.1.0"
@@ -43,5 +44,6 @@ __all__ = [
     "RHELError",
     "DatasetError",
     "retain_freed_memory",
+    "compile_small_loops",
     "__version__",
 ]

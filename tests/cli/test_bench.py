@@ -14,13 +14,23 @@ import sys
 
 import pytest
 
-from rhel import allocator
+from rhel import allocator, xla_loops
 from rhel.bench.config import Config
 from rhel.bench.report import format_summary, ratios
 from rhel.bench.runner import run_one
 from rhel.cli.main import main
+from rhel.xla_loops import small_loop_bytes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _expected_small_loop_bytes():
+    """The threshold the workers run with: the one in the environment they inherit, else rhel's own
+    (unless the environment turns it off)."""
+    if small_loop_bytes() is not None:
+        return small_loop_bytes()
+    off = os.environ.get(xla_loops.ENVIRONMENT_VARIABLE, "1").strip().lower() in ("0", "false", "no", "off")
+    return None if off else xla_loops.SMALL_LOOP_BYTES
 
 
 def _check_report(path, methods):
@@ -41,6 +51,8 @@ def _check_report(path, methods):
         # engine worker keeps glibc's defaults
         wanted = os.environ[allocator.ENVIRONMENT_VARIABLE] != "0" and allocator._glibc() is not None
         assert r["retain_freed_memory"] is (r["config"]["suite"] == "hssm" and wanted)
+        # every worker compiles small loops into one kernel, as the rhel command does
+        assert r["small_loop_bytes"] == _expected_small_loop_bytes()
     assert report["machine"]["cpus"] >= 1
     return report
 

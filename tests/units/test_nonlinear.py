@@ -212,7 +212,10 @@ def test_float32_echo_over_thousands_of_steps_rounds_like_bptt(x64):
     """The echoes are stored as their mean and half-difference (``rhel.engine.pair``), so their O(ε)
     difference is not rounded against the O(1) states: over 4,000 steps at a small ε, float32 RHEL is as
     far from float64 RHEL (the same ε, so the O(ε²) bias cancels) as float32 BPTT is from float64 BPTT.
-    Two lanes stored side by side gave 700 × BPTT's round-off here (1.1e-2 against 1.5e-5)."""
+    Two lanes stored side by side gave 700 × BPTT's round-off here (1.1e-2 against 1.5e-5). The pair's
+    own round-off is the same arithmetic's noise: 1.1 × BPTT's with XLA's loop of kernels, 3.5 × with the
+    loop compiled into one kernel (``rhel.compile_small_loops``; the echo alone on other inputs went the
+    other way, 5.5e-5 → 1.9e-5): the bound, 10 ×, separates that noise from the lanes' 700 ×."""
     hru = nonlinear_hru(16, 16, key=jr.key(0), dtype=jnp.float64)
     u, target = jr.normal(jr.key(1), (4000, 16)), jr.normal(jr.key(2), (4000, 16))
 
@@ -224,7 +227,7 @@ def test_float32_echo_over_thousands_of_steps_rounds_like_bptt(x64):
         return max(_per_leaf(got, _hru_grads(hru, u, target, gradient), _rel))
 
     floor = error(rhel.BPTT())
-    assert error(rhel.RHEL(epsilon=0.01)) <= 3 * floor, floor
+    assert error(rhel.RHEL(epsilon=0.01)) <= 10 * floor, floor
 
 
 def test_large_inputs_stay_finite():

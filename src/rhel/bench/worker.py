@@ -5,8 +5,10 @@ memory of one method cannot leak into another's. The worker prints exactly one J
 line of its standard output: the configuration, the measurements of :func:`rhel.bench.measure.time_step`,
 the backend it ran on and ``retain_freed_memory`` (whether the allocator keeps freed memory: an HSSM
 worker sets it up before JAX starts, as ``rhel train`` does, :func:`rhel.allocator.retain_freed_memory`;
-an engine worker leaves glibc's defaults); or ``{"error": ...}`` for a configuration that could not be
-measured.
+an engine worker leaves glibc's defaults) and ``small_loop_bytes`` (the threshold below which XLA compiles a
+loop into one kernel, :func:`rhel.xla_loops.compile_small_loops`, set before JAX starts unless the
+environment says otherwise; None = XLA's default); or ``{"error": ...}`` for a configuration that could
+not be measured.
 
 Given a JSON *list* of configurations (the methods of one model and length), the worker instead times
 them interleaved in this one process (:func:`rhel.bench.measure.time_interleaved`) and prints
@@ -22,6 +24,7 @@ from typing import Any
 from rhel.allocator import retain_freed_memory
 from rhel.bench.config import Config
 from rhel.errors import RHELError
+from rhel.xla_loops import compile_small_loops, small_loop_bytes
 
 #: Prefix of the result line, so that the parent can ignore anything else a library prints.
 RESULT_PREFIX = "RHEL-BENCH-RESULT "
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m rhel.bench.worker '<config JSON>'", file=sys.stderr)
         return 2
     is_group = argv[0].lstrip().startswith("[")
+    compile_small_loops()  # as the rhel command does (its child processes inherit the setting anyway)
     try:
         if is_group:
             try:
@@ -83,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             retained = _set_up_allocator([config])
             result = {"config": json.loads(config.to_json()), **run_config(config)}
         result["retain_freed_memory"] = retained
+        result["small_loop_bytes"] = small_loop_bytes()
         code = 0
     except RHELError as e:
         key = "group" if is_group else "config"

@@ -5,7 +5,9 @@ its parser and sets ``func`` (called with the parsed arguments, returning an exi
 (JAX, the models) happen inside ``func`` so that ``rhel --help`` is instant. Before a subcommand that trains
 HSSMs runs (:data:`RETAINS_FREED_MEMORY`), the process's allocator is told to keep the memory a step frees
 (:func:`rhel.allocator.retain_freed_memory`: a training step no longer page-faults its temporaries in at
-every call).
+every call). Before any subcommand, XLA is told to compile small loops into one kernel each
+(:func:`rhel.xla_loops.compile_small_loops`: a recurrence over small arrays is no longer dispatched kernel by
+kernel at every step); JAX has not started then.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import importlib
 import sys
 
 from rhel.allocator import retain_freed_memory
+from rhel.xla_loops import compile_small_loops
 from rhel.errors import RHELError
 
 #: Subcommand modules, in the order ``rhel --help`` lists them.
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    compile_small_loops(warn=False)  # in a process where JAX already runs (e.g. tests), it does nothing
     if args.command in RETAINS_FREED_MEMORY:
         retain_freed_memory()
     try:

@@ -206,7 +206,10 @@ def train_run(
 
     On Linux, a script that trains with the library should call :func:`rhel.retain_freed_memory` once
     before this (the ``rhel`` command does): without it glibc hands every step's large temporaries back
-    to the kernel, and the next step faults them in again (docs/performance.md, finding 23).
+    to the kernel, and the next step faults them in again (docs/performance.md, finding 23). Before its
+    first JAX computation it should also call :func:`rhel.compile_small_loops` (the command does too):
+    then XLA runs a unit's recurrence as one kernel instead of launching every step's kernels one by one
+    (finding 28).
 
     Args:
         config: the resolved configuration.
