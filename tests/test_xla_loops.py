@@ -38,6 +38,19 @@ for name, method in (("bptt", rhel.BPTT()), ("rhel", rhel.RHEL(epsilon=1e-3))):
     out["small_calls"][name] = step.as_text().count("xla_cpu_small_call")
     value, grads = step(hru, u)
     out["grads"][name] = [float(value)] + [float(x) for leaf in jax.tree.leaves(grads) for x in leaf.ravel()]
+# the generic engine with an all-to-all coupling: its echo differentiates V at each lane (autodiff)
+def potential(phi, u, params):
+    return 0.5 * jnp.sum(phi**2) + jnp.sum(jnp.logaddexp(params["W"] @ phi + u, -(params["W"] @ phi + u)))
+params = {"W": 0.3 * jax.random.normal(jax.random.PRNGKey(2), (4, 4)) / 2}
+v = jax.random.normal(jax.random.PRNGKey(3), (300, 4))
+zero = jnp.zeros(4)
+for name, method in (("engine_bptt", rhel.BPTT()), ("engine_rhel", rhel.RHEL(epsilon=1e-3))):
+    def loss(params, v):
+        return jnp.sum(rhel.simulate(potential, params, v, (zero, zero), dt=0.1, gradient=method) ** 2)
+    step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(params, v).compile()
+    out["small_calls"][name] = step.as_text().count("xla_cpu_small_call")
+    value, grads = step(params, v)
+    out["grads"][name] = [float(value)] + [float(x) for leaf in jax.tree.leaves(grads) for x in leaf.ravel()]
 print("RESULT " + json.dumps(out))
 """
 
@@ -55,13 +68,16 @@ def test_loops_become_one_kernel_each_with_the_same_gradients():
     on = _run({})
     off = _run({xla_loops.ENVIRONMENT_VARIABLE: "0"})
     assert on["on"] is True and off["on"] is False
-    # BPTT: the forward loop and its backward loop; RHEL: the forward loop and the echo
-    assert on["small_calls"]["bptt"] >= 2 and on["small_calls"]["rhel"] >= 2
-    assert off["small_calls"] == {"bptt": 0, "rhel": 0}
-    for name in ("bptt", "rhel"):
-        np.testing.assert_allclose(on["grads"][name], off["grads"][name], rtol=1e-11, atol=1e-14)
+    # BPTT: the forward loop and its backward loop; RHEL: the forward loop and the echo, also where the
+    # potential has a matrix product and the echo differentiates it at each lane (finding 29)
+    for name in on["small_calls"]:
+        assert on["small_calls"][name] >= 2, (name, on["small_calls"])
+        assert off["small_calls"][name] == 0
+        got, want = np.asarray(on["grads"][name]), np.asarray(off["grads"][name])
+        assert np.max(np.abs(got - want)) <= 1e-11 * np.max(np.abs(want)), name  # round-off, norm-wise
     # and RHEL still equals BPTT there (ε = 1e-3: the echo's O(ε²) error)
-    np.testing.assert_allclose(on["grads"]["rhel"], on["grads"]["bptt"], rtol=1e-4, atol=1e-9)
+    for rhel_name, bptt_name in (("rhel", "bptt"), ("engine_rhel", "engine_bptt")):
+        np.testing.assert_allclose(on["grads"][rhel_name], on["grads"][bptt_name], rtol=1e-4, atol=1e-9)
 
 
 def test_the_flag_is_added_to_the_users_own():

@@ -87,13 +87,26 @@ def half_difference_of_product(a: Array, b: Array) -> Array:
 def autodiff_pair_derivatives(
     potential: Potential, phi_pair: Float[Array, "2 P"], u: Float[Array, " H"], params: PyTree
 ) -> tuple[Float[Array, "2 P"], Float[Array, " H"], PyTree]:
-    """The echo's derivatives by ``jax.grad`` of V at each lane, then the mean and half-differences."""
-    dV_dphi, dV_du, dV_dparams = jax.vmap(lambda phi: gradients(potential, phi, u, params))(lanes(phi_pair))
+    """The echo's derivatives by ``jax.grad`` of V at each lane, then the mean and half-differences.
 
-    def half_difference(x):
-        return 0.5 * (x[0] - x[1])
+    Each lane is differentiated by its own call, not by ``vmap`` over the two: vmapped, a potential's
+    matrix-vector products (e.g. ``W φ``) become one matrix product of the two lanes, which XLA's CPU
+    backend hands to its matrix library as a custom kernel, and a loop that contains one is never
+    compiled into a single kernel (:func:`rhel.xla_loops.compile_small_loops`). Two calls keep the echo's
+    loop like the forward pass's (docs/performance.md, finding 29: the engine suite's RHEL step at P = 32
+    went from 3.3 × to 1.1 × BPTT's; at P = 256, where no loop is small, the two products were faster
+    too).
+    """
+    plus, minus = (gradients(potential, lane, u, params) for lane in lanes(phi_pair))
 
-    return pair(*dV_dphi), half_difference(dV_du), jax.tree.map(half_difference, dV_dparams)
+    def half_difference(a, b):
+        return 0.5 * (a - b)
+
+    return (
+        pair(plus[0], minus[0]),
+        half_difference(plus[1], minus[1]),
+        jax.tree.map(half_difference, plus[2], minus[2]),
+    )
 
 
 def pair_derivatives(potential: Potential) -> Callable:
