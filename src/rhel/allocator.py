@@ -29,14 +29,15 @@ library never calls it on import, and a script that trains an HSSM with the libr
 before its first step. ``RHEL_RETAIN_FREED_MEMORY=0`` in the environment turns it off. Elsewhere (macOS,
 Windows, a libc that is not glibc) it does nothing and returns False.
 
-Layer: imports nothing of ``rhel`` (like :mod:`rhel.atomic`), so any layer may use it.
+Layer: imports only :mod:`rhel.environment`, nothing of the layers, so any layer may use it.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
+
+from rhel.environment import switched_off
 
 #: glibc's ``mallopt`` parameters (``<malloc.h>``).
 M_TRIM_THRESHOLD = -1
@@ -72,7 +73,7 @@ def retain_freed_memory() -> bool:
     calls affect only later allocations). Returns False without changing anything when
     ``RHEL_RETAIN_FREED_MEMORY=0`` is set or the C library is not glibc.
     """
-    if os.environ.get(ENVIRONMENT_VARIABLE, "1").strip().lower() in ("0", "false", "no", "off"):
+    if switched_off(ENVIRONMENT_VARIABLE):
         return False
     libc = _glibc()
     if libc is None:

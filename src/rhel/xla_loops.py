@@ -25,7 +25,8 @@ before its first JAX computation (after that it has no effect, and says so). It 
 alone when the variable already sets the option (the user's value wins) and when
 ``RHEL_COMPILE_SMALL_LOOPS=0`` is set. It changes nothing on a GPU, whose compiler does not read the option.
 
-Layer: imports nothing of ``rhel`` and not JAX (like :mod:`rhel.allocator`), so any layer may use it.
+Layer: imports only :mod:`rhel.environment` and not JAX (like :mod:`rhel.allocator`), so any layer may use
+it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import os
 import re
 import sys
 import warnings
+
+from rhel.environment import switched_off
 
 #: XLA's option: loops whose estimated memory traffic is below this many bytes become one kernel.
 OPTION = "xla_cpu_small_while_loop_byte_threshold"
@@ -76,7 +79,7 @@ def compile_small_loops(max_bytes: int = SMALL_LOOP_BYTES, *, warn: bool = True)
     """
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise ValueError(f"max_bytes must be a non-negative integer number of bytes; got {max_bytes!r}.")
-    if os.environ.get(ENVIRONMENT_VARIABLE, "1").strip().lower() in ("0", "false", "no", "off"):
+    if switched_off(ENVIRONMENT_VARIABLE):
         return False
     flags = os.environ.get("XLA_FLAGS", "")
     if OPTION in flags:

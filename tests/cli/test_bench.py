@@ -19,6 +19,7 @@ from rhel.bench.config import Config
 from rhel.bench.report import format_summary, ratios
 from rhel.bench.runner import run_one
 from rhel.cli.main import main
+from rhel.environment import switched_off
 from rhel.xla_loops import small_loop_bytes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -29,8 +30,7 @@ def _expected_small_loop_bytes():
     (unless the environment turns it off)."""
     if small_loop_bytes() is not None:
         return small_loop_bytes()
-    off = os.environ.get(xla_loops.ENVIRONMENT_VARIABLE, "1").strip().lower() in ("0", "false", "no", "off")
-    return None if off else xla_loops.SMALL_LOOP_BYTES
+    return None if switched_off(xla_loops.ENVIRONMENT_VARIABLE) else xla_loops.SMALL_LOOP_BYTES
 
 
 def _check_report(path, methods):
