@@ -19,38 +19,38 @@ import pytest
 from rhel import xla_loops
 from rhel.xla_loops import OPTION, SMALL_LOOP_BYTES, compile_small_loops, small_loop_bytes, with_small_loops
 
-# One process: the nonlinear HRU's value and gradients in float64 by BPTT and by RHEL, and how many of the
-# compiled programs' loops XLA made one kernel each.
+# One process: value and gradients in float64 by BPTT and by RHEL, of the nonlinear HRU and of the generic
+# engine with an all-to-all coupling (whose echo differentiates V at each lane by autodiff), and how many
+# of the compiled programs' loops XLA made one kernel each.
 _SCRIPT = r"""
-import json, sys
+import json
 import rhel
 on = rhel.compile_small_loops()
 import jax, jax.numpy as jnp
 jax.config.update("jax_enable_x64", True)
 from rhel.units.nonlinear import nonlinear_hru
+out = {"on": on, "small_calls": {}, "grads": {}}
+
+def measure(name, loss, *args):
+    step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(*args).compile()
+    out["small_calls"][name] = step.as_text().count("xla_cpu_small_call")
+    value, grads = step(*args)
+    out["grads"][name] = [float(value)] + [float(x) for leaf in jax.tree.leaves(grads) for x in leaf.ravel()]
+
+def potential(phi, u, params):
+    z = params["W"] @ phi + u
+    return 0.5 * jnp.sum(phi**2) + jnp.sum(jnp.logaddexp(z, -z))
+
 hru = nonlinear_hru(6, 4, key=jax.random.PRNGKey(0))
 u = jax.random.normal(jax.random.PRNGKey(1), (2, 300, 6))
-out = {"on": on, "small_calls": {}, "grads": {}}
-for name, method in (("bptt", rhel.BPTT()), ("rhel", rhel.RHEL(epsilon=1e-3))):
-    def loss(h, u):
-        return jnp.mean(jax.vmap(lambda x: h(x, gradient=method))(u) ** 2)
-    step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(hru, u).compile()
-    out["small_calls"][name] = step.as_text().count("xla_cpu_small_call")
-    value, grads = step(hru, u)
-    out["grads"][name] = [float(value)] + [float(x) for leaf in jax.tree.leaves(grads) for x in leaf.ravel()]
-# the generic engine with an all-to-all coupling: its echo differentiates V at each lane (autodiff)
-def potential(phi, u, params):
-    return 0.5 * jnp.sum(phi**2) + jnp.sum(jnp.logaddexp(params["W"] @ phi + u, -(params["W"] @ phi + u)))
-params = {"W": 0.3 * jax.random.normal(jax.random.PRNGKey(2), (4, 4)) / 2}
+params = {"W": 0.15 * jax.random.normal(jax.random.PRNGKey(2), (4, 4))}
 v = jax.random.normal(jax.random.PRNGKey(3), (300, 4))
 zero = jnp.zeros(4)
-for name, method in (("engine_bptt", rhel.BPTT()), ("engine_rhel", rhel.RHEL(epsilon=1e-3))):
-    def loss(params, v):
-        return jnp.sum(rhel.simulate(potential, params, v, (zero, zero), dt=0.1, gradient=method) ** 2)
-    step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(params, v).compile()
-    out["small_calls"][name] = step.as_text().count("xla_cpu_small_call")
-    value, grads = step(params, v)
-    out["grads"][name] = [float(value)] + [float(x) for leaf in jax.tree.leaves(grads) for x in leaf.ravel()]
+for name, method in (("bptt", rhel.BPTT()), ("rhel", rhel.RHEL(epsilon=1e-3))):
+    measure(name, lambda h, u: jnp.mean(jax.vmap(lambda x: h(x, gradient=method))(u) ** 2), hru, u)
+    measure("engine_" + name,
+            lambda p, v: jnp.sum(rhel.simulate(potential, p, v, (zero, zero), dt=0.1, gradient=method) ** 2),
+            params, v)
 print("RESULT " + json.dumps(out))
 """
 
@@ -72,7 +72,8 @@ def test_loops_become_one_kernel_each_with_the_same_gradients():
     # potential has a matrix product and the echo differentiates it at each lane (finding 29)
     for name in on["small_calls"]:
         assert on["small_calls"][name] >= 2, (name, on["small_calls"])
-        assert off["small_calls"][name] == 0
+        # XLA's own 1 kB threshold catches at most the tiniest of them (the engine's forward loop, P = 4)
+        assert off["small_calls"][name] < on["small_calls"][name], (name, off["small_calls"])
         got, want = np.asarray(on["grads"][name]), np.asarray(off["grads"][name])
         assert np.max(np.abs(got - want)) <= 1e-11 * np.max(np.abs(want)), name  # round-off, norm-wise
     # and RHEL still equals BPTT there (ε = 1e-3: the echo's O(ε²) error)
