@@ -8,7 +8,6 @@ that the reports (table, ratios, JSON, plot) are produced from them.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -28,8 +27,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def _expected_small_loop_bytes():
     """The threshold the workers run with: the one in the environment they inherit, else rhel's own
     (unless the environment turns it off)."""
-    if small_loop_bytes() is not None:
-        return small_loop_bytes()
+    inherited = small_loop_bytes()
+    if inherited is not None:
+        return inherited
     return None if switched_off(xla_loops.ENVIRONMENT_VARIABLE) else xla_loops.SMALL_LOOP_BYTES
 
 
@@ -49,7 +49,7 @@ def _check_report(path, methods):
         assert 0 < r["buffers_mb"] < r["step_peak_rss_mb"] - 30
         # an HSSM worker keeps freed memory as `rhel train` does (unless the environment says no); an
         # engine worker keeps glibc's defaults
-        wanted = os.environ[allocator.ENVIRONMENT_VARIABLE] != "0" and allocator._glibc() is not None
+        wanted = not switched_off(allocator.ENVIRONMENT_VARIABLE) and allocator._glibc() is not None
         assert r["retain_freed_memory"] is (r["config"]["suite"] == "hssm" and wanted)
         # every worker compiles small loops into one kernel, as the rhel command does
         assert r["small_loop_bytes"] == _expected_small_loop_bytes()
