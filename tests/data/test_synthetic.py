@@ -1,9 +1,8 @@
-"""Synthetic long-range tasks: exact labels, determinism per seed, and cost linear in the length."""
+"""Synthetic long-range tasks: exact labels, determinism per seed, and memory linear in the length."""
 
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 
 import numpy as np
@@ -72,23 +71,6 @@ def test_generation_memory_is_linear_in_length(name):
     short, long = peak(LONG // 2), peak(LONG)
     assert 1.8 < long / short < 2.2, (short, long)
     assert long > 8 * LONG * 2 * 4  # the data themselves are counted
-
-
-@pytest.mark.parametrize("name", ["recall", "adding"])
-def test_generation_time_is_linear_in_length(name):
-    """CPU time of this process (not wall time, which the machine's other load distorts), best of five."""
-
-    def cpu(length):
-        best = float("inf")
-        for _ in range(5):
-            start = time.process_time()
-            splits = data.load(name, seed=0, length=length, size=64)
-            best = min(best, time.process_time() - start)
-        assert splits.train.x.shape[1] == length
-        return best
-
-    short, long = cpu(LONG // 4), cpu(LONG)
-    assert 2.5 < long / short < 6.5, (short, long)  # 4 × the length: 4 × the time
 
 
 def test_smallest_size_leaves_no_split_empty():
