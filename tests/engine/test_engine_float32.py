@@ -70,7 +70,7 @@ def test_relative_nudge_is_accurate_in_float32_at_any_loss_scale(reference):
         g = grad(scale)
         assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(g))
         print(f"relative nudge, loss x {scale:g}: cosine {cosine(g, reference):.10f}")
-        assert cosine(g, reference) >= 0.999, scale
+        assert cosine(g, reference) >= 1 - 1e-7, scale  # measured 1 − 2e-10 at both scales
         ratio = float(np.linalg.norm(flat(g)) / scale / np.linalg.norm(flat(reference)))
         assert abs(ratio - 1) <= 1e-3, (scale, ratio)
 
@@ -79,5 +79,5 @@ def test_absolute_nudge_degrades_at_a_tiny_loss_scale(reference):
     grad = batch_mean_gradient(rhel.RHEL(0.1, nudge="absolute"), jnp.float32)
     natural, tiny = cosine(grad(1.0), reference), cosine(grad(1e-5), reference)
     print(f"absolute nudge, loss x 1: cosine {natural:.10f}; loss x 1e-05: cosine {tiny:.10f}")
-    assert natural >= 0.999  # fine at the natural scale of this loss...
+    assert natural >= 1 - 1e-7  # fine at the natural scale of this loss...
     assert tiny < 0.9  # ...rounding noise once the loss is scaled down

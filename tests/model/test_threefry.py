@@ -50,7 +50,7 @@ def test_other_generators_and_settings_fall_back_to_jax():
     key = jr.key(3, impl="rbg")
     np.testing.assert_array_equal(threefry.bits(key, 50), _reference(key, 50))
     if not hasattr(jax.config, "jax_threefry_partitionable"):
-        return  # a JAX without the older scheme: nothing else to fall back for
+        pytest.skip("a JAX without jax_threefry_partitionable: no older scheme to fall back for")
     previous = jax.config.jax_threefry_partitionable
     try:
         jax.config.update("jax_threefry_partitionable", False)

@@ -27,7 +27,7 @@ def test_shipped_configs_hold_the_paper_hyperparameters(dataset, model):
     assert (c.dataset, c.model) == (dataset, model)
     assert (c.batch_size, c.lr, c.blocks, c.state_size, c.time_channel) == (batch, lr, blocks, P, tc)
     assert c.hidden == (h_lin if model == "linear" else h_non)
-    assert c.seeds == C.PAPER_SEEDS
+    assert c.seeds == C.PAPER_SEEDS == (2345, 3456, 4567, 5678, 6789)  # the paper's five (RHEL-SPEC §6)
     assert (c.steps, c.eval_every, c.patience, c.epsilon, c.x64) == (100_000, 1000, 10, 0.1, False)
     assert c.output_step == (128 if dataset == "PPG-DaLiA" else None)
 

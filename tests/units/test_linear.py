@@ -138,7 +138,7 @@ def test_rhel_equals_bptt_for_every_epsilon(x64, complex_weights):
         for name in ref:
             assert float(jnp.linalg.norm(ref[name])) > 0, name
             err = _rel(got[name], ref[name])
-            assert err <= 1e-8, (method, name, err)
+            assert err <= 1e-11, (method, name, err)
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_rhel_in_blocks_and_chunks_equals_bptt(x64, monkeypatch, chunk, block_el
     ref = _all_grads(layer, u, target, rhel.BPTT())
     got = _all_grads(layer, u, target, rhel.RHEL(epsilon=0.3))
     for name in ref:
-        assert _rel(got[name], ref[name]) <= 1e-8, (chunk, name)
+        assert _rel(got[name], ref[name]) <= 1e-11, (chunk, name)
 
 
 # --- batches, jit, float32 ---
@@ -186,7 +186,7 @@ def test_vmap_jit_batch_rhel_equals_bptt(x64):
     ref = _batch_grads(layer, u, target, rhel.BPTT(), 1.0)
     got = _batch_grads(layer, u, target, rhel.RHEL(), 1.0)
     for name in FIELDS:
-        assert _rel(getattr(got, name), getattr(ref, name)) <= 1e-8, name
+        assert _rel(getattr(got, name), getattr(ref, name)) <= 1e-11, name
 
 
 def test_float32_batch_mean_loss_close_to_float64_bptt(x64):
@@ -283,7 +283,7 @@ def test_refuses_unstable_step_and_stiffness():
     layer = LinearHRU(3, 2, key=jr.key(8))
     bad = eqx.tree_at(lambda m: m.a_hat, layer, jnp.array([1.0, 50.0]))
     u = jnp.ones((5, 3))
-    with pytest.raises(rhel.RHELError, match=r"dimension 1 has δ²a = .*must be < 4|< 4"):
+    with pytest.raises(rhel.RHELError, match=r"must be < 4.*dimension 1 has δ²a = 2\d\."):
         bad(u, gradient=rhel.RHEL())
     with pytest.raises(Exception, match="LinearHRU is unstable"):
         eqx.filter_jit(lambda m, x: m(x, gradient=rhel.BPTT()))(bad, u).block_until_ready()
