@@ -77,6 +77,13 @@ def test_distributed_flags_are_checked():
         initialize_distributed(None, 2, 0)
     with pytest.raises(RHELError, match="--num-processes"):
         initialize_distributed("localhost:1234", None, None)
+    # checked before JAX sees them (JAX would raise a traceback, or wait for processes that never come)
+    for n, i in ((2, 5), (0, 0), (2, -1)):
+        with pytest.raises(RHELError, match=rf"--num-processes {n} --process-id {i}: need N ≥ 1 and 0 ≤ I < N"):
+            initialize_distributed("localhost:1234", n, i)
+    for address in ("localhost", "localhost:port", ":1234"):
+        with pytest.raises(RHELError, match="expected HOST:PORT"):
+            initialize_distributed(address, 2, 0)
 
 
 MULTIHOST = textwrap.dedent(

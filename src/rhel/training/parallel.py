@@ -25,6 +25,14 @@ def initialize_distributed(coordinator: str | None, num_processes: int | None, p
         return
     if num_processes is None or process_id is None:
         raise RHELError("--coordinator needs --num-processes N and --process-id I (0 ≤ I < N) on every host.")
+    if num_processes < 1 or not 0 <= process_id < num_processes:
+        raise RHELError(
+            f"--num-processes {num_processes} --process-id {process_id}: need N ≥ 1 and 0 ≤ I < N "
+            "(process 0 runs at the --coordinator address)."
+        )
+    host, _, port = coordinator.rpartition(":")
+    if not host or not port.isdigit():
+        raise RHELError(f"--coordinator {coordinator!r}: expected HOST:PORT, e.g. 10.0.0.1:12355.")
     import jax
 
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
