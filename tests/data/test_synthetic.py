@@ -93,3 +93,17 @@ def test_time_channel_and_bad_lengths():
         data.load("adding", seed=0, length=10, size=2)
     with pytest.raises(DatasetError, match="no official split"):
         data.load("adding", seed=0, split="official", length=10, size=10)
+
+
+def test_a_length_beyond_the_machines_memory_is_refused_before_allocating(monkeypatch):
+    # 1,000 sequences of 10⁸ steps: petabytes, refused on any machine (numpy would raise a MemoryError)
+    with pytest.raises(DatasetError, match=r"recall: 1000 sequences of length 100000000 need .* --length"):
+        data.load("recall", seed=0, length=10**8)
+    # the estimate counts the generation's copies: 3 × 4 bytes × 10 × 1,000 × (2 channels + time)
+    monkeypatch.setattr(synthetic, "_physical_memory", lambda: 3 * 4 * 10 * 1_000 * 3 - 1)
+    with pytest.raises(DatasetError, match="adding: 10 sequences of length 1000"):
+        data.load("adding", seed=0, length=1_000, size=10, time_channel=True)
+    monkeypatch.setattr(synthetic, "_physical_memory", lambda: 3 * 4 * 10 * 1_000 * 3)
+    assert data.load("adding", seed=0, length=1_000, size=10, time_channel=True).info.length == 1_000
+    monkeypatch.setattr(synthetic, "_physical_memory", lambda: None)  # an OS that does not say: no check
+    assert data.load("adding", seed=0, length=1_000, size=10).info.length == 1_000

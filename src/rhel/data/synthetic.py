@@ -17,6 +17,8 @@ are linear in the length) and splits them 70/15/15 with the same seed.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from rhel.data import preprocess as pp
@@ -28,6 +30,27 @@ DEFAULT_SIZE = 1_000
 RECALL_CLASSES = 4
 TOKEN_STEPS = 5
 ADDING_BASELINE_MSE = 1.0 / 6.0
+#: The data in float32 while they are generated, given a time channel and split: about three copies.
+_COPIES = 3
+
+
+def _physical_memory() -> int | None:
+    """Bytes of RAM of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_fits(name: str, size: int, length: int, channels: int) -> None:
+    """Refuse a data set that cannot fit in this machine's memory, before numpy tries to allocate it."""
+    needed, available = _COPIES * 4 * size * length * channels, _physical_memory()
+    if available is not None and needed > available:
+        raise DatasetError(
+            f"{name}: {size} sequences of length {length} need about {needed / 2**30:.3g} GiB while they are "
+            f"generated, more than this machine's {available / 2**30:.3g} GiB; lower the length (`rhel train "
+            "--length`) or the number of sequences (`size=` of rhel.data.load)."
+        )
 
 
 def recall(n: int, length: int, seed: int, classes: int = RECALL_CLASSES) -> SequenceData:
@@ -71,6 +94,7 @@ def load_synthetic(name: str, *, seed: int, split: str, time_channel: bool, leng
         raise DatasetError(
             f"{name} is generated and has no official split; use split='paper' (70/15/15 from the seed)."
         )
+    _check_fits(name, size, length, (RECALL_CLASSES + 1 if name == "recall" else 2) + bool(time_channel))
     data = recall(size, length, seed) if name == "recall" else adding(size, length, seed)
     if time_channel:
         data = SequenceData(x=pp.add_time_channel(data.x), y=data.y, mask=data.mask)
