@@ -11,6 +11,7 @@ import pytest
 from rhel.cli.main import main
 from rhel.data import cache_dir
 from rhel.data.cache import atomic_path, save_npz
+from rhel.data import uea
 
 
 def test_cache_dir_precedence(monkeypatch, tmp_path):
@@ -89,3 +90,21 @@ def test_cli_errors_are_one_clean_line(capsys, tmp_path):
     assert "archive.ics.uci.edu" in capsys.readouterr().err
     assert main(["data", "prepare", "ACSF1", "--source", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path)]) == 2
     assert "does not contain ACSF1_TRAIN.ts" in capsys.readouterr().err
+
+
+def test_prepare_into_a_cache_that_cannot_be_written_says_so(capsys, tmp_path, monkeypatch):
+    """Loading goes on without its cache file (the arrays are in memory); `prepare` exists to write it."""
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    assert main(["data", "prepare", "BasicMotions", "--cache-dir", str(not_a_folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot use {not_a_folder} as the data cache" in err and "--cache-dir" in err
+    assert "Traceback" not in err
+
+    def refuse(path, **arrays):  # a folder the process may not write to (chmod does not stop root)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(uea, "save_npz", refuse)
+    assert main(["data", "prepare", "BasicMotions", "--cache-dir", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "BasicMotions was read but" in err and "could not be written" in err and "--cache-dir" in err

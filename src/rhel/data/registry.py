@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from rhel.data import ppg, synthetic, uea
-from rhel.data.cache import cache_dir
+from rhel.data.cache import ENV_VAR, cache_dir
 from rhel.data.types import DatasetSpec, Splits
 from rhel.errors import DatasetError
 
@@ -136,6 +136,13 @@ def prepare(
     root = _cache(cache_dir)
     if spec.kind == "synthetic":
         return None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatasetError(
+            f"cannot use {root} as the data cache ({e.strerror}); choose a writable folder with --cache-dir "
+            f"(or ${ENV_VAR})."
+        ) from None
     if spec.kind == "ppg":
         return ppg.prepare(root, Path(source) if source is not None else None)
     return uea.prepare(spec.name, root, Path(source) if source is not None else None)

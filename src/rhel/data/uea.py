@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import atomic_dir, save_npz
+from rhel.data.cache import ENV_VAR, atomic_dir, save_npz
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -203,9 +203,15 @@ def prepare(name: str, cache: Path, source: Path | None = None) -> Path:
     """Put NAME into the cache (from ``source``, from aeon's shipped data, or by downloading) and convert it."""
     if source is not None:
         install_source(name, source, cache)
-    npz_path(name, cache).unlink(missing_ok=True)
-    read_raw(name, cache)
-    return npz_path(name, cache)
+    npz = npz_path(name, cache)
+    npz.unlink(missing_ok=True)
+    read_raw(name, cache)  # a load goes on without its cache file; preparing it must not
+    if not npz.is_file():
+        raise DatasetError(
+            f"{name} was read but {npz} could not be written: the cache {cache} is not a writable folder. "
+            f"Choose one with --cache-dir (or ${ENV_VAR})."
+        )
+    return npz
 
 
 def load_uea(name: str, *, seed: int, split: str, time_channel: bool, cache: Path, impute: bool) -> Splits:
