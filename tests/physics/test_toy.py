@@ -56,7 +56,7 @@ def test_bad_systems_raise_clear_errors():
         CoupledOscillators(jnp.array([1.0, -1.0, 1.0]))
     with pytest.raises(rhel.RHELError, match="readout"):
         CoupledOscillators(jnp.ones(3), readout=3)
-    with pytest.raises(rhel.RHELError, match="too large"):
+    with pytest.raises(rhel.RHELError, match=r"too large.*use at least \d+ leapfrog steps .*rhel physics --grid"):
         make_task(jax.random.key(0), horizon=30.0, steps=10)
 
 

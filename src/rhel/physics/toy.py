@@ -80,7 +80,8 @@ def make_task(key: PRNGKeyArray, *, horizon: float = 30.0, steps: int = 300) -> 
     if dt * omega >= 2:
         raise RHELError(
             f"step {dt:.3g} is too large for the fastest mode (ω = {omega:.3g}: need δ·ω < 2); "
-            f"use at least {int(horizon * omega / 2) + 1} steps."
+            f"use at least {int(horizon * omega / 2) + 1} leapfrog steps over the horizon (`steps=`; "
+            "`rhel physics --grid`)."
         )
     target = system.run(teacher, force, dt=dt)[:, system.readout]
     return ToyTask(system, force, target, teacher, horizon)
