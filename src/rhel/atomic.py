@@ -46,6 +46,13 @@ def atomic_path(final: str | Path, suffix: str = "") -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def leftover_temporaries(final: str | Path) -> list[Path]:
+    """The temporary files of :func:`atomic_path` for ``final`` that a killed process left behind (a normal
+    exit, or an exception, removes its own): ``.<name>.<random>.tmp<suffix>`` next to ``final``."""
+    final = Path(final)
+    return [p for p in final.parent.glob(f".{final.name}.*.tmp*") if p.is_file()]
+
+
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(f)`` on a temporary binary file, then atomically move it to ``path``."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -58,4 +65,4 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write", "atomic_write_text", "leftover_temporaries"]

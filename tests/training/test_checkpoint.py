@@ -1,6 +1,7 @@
-"""Checkpoints round-trip exactly and are replaced atomically."""
+"""Checkpoints round-trip exactly, are replaced atomically, and a damaged one is named as such."""
 
 import os
+import struct
 
 import equinox as eqx
 import jax
@@ -10,7 +11,13 @@ import pytest
 
 from rhel.atomic import atomic_path, atomic_write, atomic_write_text
 from rhel.errors import RHELError
-from rhel.training.checkpoint import TrainState, load_checkpoint, read_header, save_checkpoint
+from rhel.training.checkpoint import (
+    DamagedCheckpoint,
+    TrainState,
+    load_checkpoint,
+    read_header,
+    save_checkpoint,
+)
 
 
 def _state(seed):
@@ -45,6 +52,25 @@ def test_mismatched_model_and_foreign_file_are_clear_errors(tmp_path):
         read_header(tmp_path / "junk")
 
 
+def test_a_damaged_checkpoint_is_named_as_such(tmp_path):
+    """Cut anywhere (first line, header length, header, arrays), extended, or with a corrupt header or length:
+    a DamagedCheckpoint naming the file, never a struct/JSON/numpy error or "does not match the model"."""
+    save_checkpoint(tmp_path / "c.ckpt", _state(0), {"step": 1})
+    data = (tmp_path / "c.ckpt").read_bytes()
+    (n,) = struct.unpack("<Q", data[10:18])
+    header_end = 18 + n
+    corrupt_header = data[:18] + b"\xff" + data[19:]
+    huge_length = data[:10] + struct.pack("<Q", 2**62) + data[18:]
+    cases = {"empty": b"", "first line": data[:5], "12 bytes": data[:12], "header": data[:header_end - 3],
+             "arrays": data[:header_end + 100], "last byte": data[:-1], "appended": data + b"x",
+             "corrupt header": corrupt_header, "huge length": huge_length}
+    for case, content in cases.items():
+        (tmp_path / "d.ckpt").write_bytes(content)
+        with pytest.raises(DamagedCheckpoint, match=r"^checkpoint '.*d\.ckpt' is damaged \(.+\); delete it") as e:
+            load_checkpoint(tmp_path / "d.ckpt", _state(1))
+        assert e.value.path == tmp_path / "d.ckpt", case
+
+
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     path = tmp_path / "f"
     atomic_write(path, lambda f: f.write(b"old"))
@@ -73,3 +99,19 @@ def test_atomic_files_get_the_mode_of_an_ordinary_open(tmp_path):
     for name in ("results.json", "model.ckpt", "figure.png"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png", "model.ckpt", "results.json"]
+
+
+def test_leftover_temporaries_are_those_of_the_atomic_writer(tmp_path):
+    """What a killed write leaves (the writer's own temporary name), found per target file; nothing else."""
+    from rhel.atomic import atomic_path, leftover_temporaries
+
+    target = tmp_path / "last.ckpt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            left = tmp.with_name(tmp.name)  # the name the writer chose
+            raise RuntimeError("killed")  # an exception cleans up; a SIGKILL would not: simulate it below
+    left.write_bytes(b"half")
+    for other in ("last.ckpt", ".last.ckpt.tmp", ".best.ckpt.abc.tmp", "x.last.ckpt.abc.tmp"):
+        (tmp_path / other).write_bytes(b"x")
+    assert leftover_temporaries(target) == [left]

@@ -1,10 +1,17 @@
-"""The training loop: resume is bit-identical, ties are not improvements, divergence keeps the last good
-checkpoint, run folders are never overwritten. (That a few hundred steps on a real data set beat chance
-with both gradient methods is shown by tests/cli/test_compare.py.)"""
+"""The training loop: resume is bit-identical (after a kill, a Ctrl-C, from best.ckpt, or to continue a
+finished run), ties are not improvements, divergence keeps the last good checkpoint and ends in a short
+error, run folders holding checkpoints or results are never overwritten. (That a few hundred steps on a
+real data set beat chance with both gradient methods is shown by tests/cli/test_compare.py.)"""
 
 import csv
 import io
+import os
 
+import re
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -13,6 +20,7 @@ from rhel.errors import RHELError
 from rhel.training.checkpoint import array_bytes, read_header
 from rhel.training.config import TrainConfig
 from rhel.training.evaluate import is_improvement
+from rhel.training.results import read_results
 from rhel.training import trainer
 from rhel.training.trainer import LAST, run_dir, train_run
 
@@ -28,28 +36,40 @@ def curve(path):
         return [{k: v for k, v in r.items() if k not in ("steps_per_s", "elapsed_s")} for r in csv.DictReader(f)]
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run of TINY: ``(its folder, its results)``."""
+    out = tmp_path_factory.mktemp("reference")
+    return run_dir(out, TINY, 7), train_run(TINY, 7, out, stream=io.StringIO())
+
+
+def assert_same_run(folder, reference):
+    """``folder`` holds what the uninterrupted reference run wrote: the same weights, best model and curve."""
+    ref, _ = reference
+    for name in (LAST, "best.ckpt"):
+        assert array_bytes(folder / name) == array_bytes(ref / name), name
+    assert curve(folder / "metrics.csv") == curve(ref / "metrics.csv")
+
+
 def test_strict_improvement():
     assert is_improvement(0.5, None, "classification") and not is_improvement(float("nan"), None, "classification")
     assert is_improvement(0.6, 0.5, "classification") and not is_improvement(0.5, 0.5, "classification")
     assert is_improvement(0.4, 0.5, "regression") and not is_improvement(0.5, 0.5, "regression")
 
 
-def test_resume_mid_epoch_is_bit_identical(tmp_path):
+def test_resume_mid_epoch_is_bit_identical(tmp_path, reference):
     # 448 training series / 32 = 14 batches per epoch: the run crosses an epoch boundary at step 14 and is
     # "killed" at step 10, after the checkpoint of step 8, so the resumed run starts mid-epoch.
     quiet = dict(stream=io.StringIO())
-    ref = train_run(TINY, 7, tmp_path / "a", **quiet)
-    assert train_run(TINY, 7, tmp_path / "b", stop_at=10, **quiet) == {}
-    b = run_dir(tmp_path / "b", TINY, 7)
+    assert train_run(TINY, 7, tmp_path, stop_at=10, **quiet) == {}
+    b = run_dir(tmp_path, TINY, 7)
     assert read_header(b / LAST)["step"] == 8 and not (b / "results.json").exists()
     at_8 = array_bytes(b / LAST)
-    res = train_run(TINY, 7, tmp_path / "b", resume=True, **quiet)
-    a = run_dir(tmp_path / "a", TINY, 7)
-    for name in ("last.ckpt", "best.ckpt"):
-        assert array_bytes(a / name) == array_bytes(b / name)
-    assert curve(a / "metrics.csv") == curve(b / "metrics.csv")
+    res = train_run(TINY, 7, tmp_path, resume=True, **quiet)
+    assert_same_run(b, reference)
+    ref = reference[1]
     assert (res["test_metric"], res["best_step"], res["steps_done"]) == (ref["test_metric"], ref["best_step"], 16)
-    assert at_8 != array_bytes(a / LAST)  # the weights did change after the resume point
+    assert at_8 != array_bytes(b / LAST)  # the weights did change after the resume point
 
 
 def test_ties_are_not_improvements_and_early_stopping(tmp_path, monkeypatch):
@@ -89,6 +109,8 @@ def test_existing_runs_are_never_overwritten(tmp_path):
     assert train_run(cfg, 7, tmp_path, resume=True, stream=io.StringIO()) == res
     longer = cfg.replace(steps=4)
     train_run(longer, 7, tmp_path / "x", stop_at=3, stream=io.StringIO())
+    with pytest.raises(RHELError, match=r"already holds a run \(last.ckpt, best.ckpt, metrics.csv\); pass --resume"):
+        train_run(longer, 7, tmp_path / "x", stream=io.StringIO())
     with pytest.raises(RHELError, match="differs in lr"):
         train_run(longer.replace(lr=1e-1), 7, tmp_path / "x", resume=True, stream=io.StringIO())
 
@@ -181,7 +203,7 @@ def test_every_config_field_reaches_its_consumer(tmp_path, monkeypatch):
 
     def make_hssm(unit, **kw):
         seen["model"] = dict(unit=unit, **kw)
-        return real_make(unit, **{**kw, "output_step": None})  # classification here
+        return real_make(unit, **kw)
 
     def make_train_step(optimizer, gradient):
         seen["gradient"] = gradient
@@ -217,7 +239,7 @@ def test_every_config_field_reaches_its_consumer(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "save_checkpoint", save)
     cfg = TrainConfig(dataset="JapaneseVowels", model="linear", gradient="rhel", seeds=(11,), steps=100,
                       eval_every=5, patience=2, batch_size=20, eval_batch_size=13, lr=0.0123, blocks=3,
-                      hidden=24, state_size=12, dropout=0.2, time_channel=True, length=77, output_step=9,
+                      hidden=24, state_size=12, dropout=0.2, time_channel=True, length=77, output_step=None,
                       epsilon=0.03, nudge="absolute", split="official", impute=True, x64=True,
                       checkpoint_every=2, unit={"complex_weights": False})
     res = train_run(cfg, 11, tmp_path, stream=io.StringIO())
@@ -225,7 +247,7 @@ def test_every_config_field_reaches_its_consumer(tmp_path, monkeypatch):
                                 impute=True)
     m = seen["model"]
     assert (m["unit"], m["hidden"], m["state_size"], m["blocks"], m["output_step"], m["dropout"]) == \
-        ("linear", 24, 12, 3, 9, 0.2)
+        ("linear", 24, 12, 3, None, 0.2)  # output_step: test_output_step_is_the_data_sets_own
     assert m["complex_weights"] is False and np.dtype(m["dtype"]) == np.float64
     g = seen["gradient"]
     assert isinstance(g, rhel.RHEL) and (g.epsilon, g.nudge) == (0.03, "absolute")
@@ -242,13 +264,201 @@ def test_every_config_field_reaches_its_consumer(tmp_path, monkeypatch):
 
 
 def test_resuming_a_finished_run_with_another_config_is_an_error(tmp_path):
-    """--resume keeps a finished run only if it was trained with the same config (not silently another's)."""
+    """--resume keeps a finished run only if it was trained with the same config (not silently another's),
+    and says which changed settings it ignores for a run that stopped early."""
     from rhel.training.results import write_results
 
     folder = run_dir(tmp_path, TINY, 7)
-    finished = {"seed": 7, "test_metric": 0.5, "config": TINY.to_dict()}
+    finished = {"seed": 7, "test_metric": 0.5, "steps_done": 12, "stopped_early": True, "config": TINY.to_dict()}
     write_results(folder, finished)
-    assert train_run(TINY, 7, tmp_path, resume=True) == finished
-    assert train_run(TINY.replace(steps=32, patience=3), 7, tmp_path, resume=True) == finished
+    said = io.StringIO()
+    assert train_run(TINY, 7, tmp_path, resume=True, stream=said) == finished
+    assert said.getvalue() == ""
+    assert train_run(TINY.replace(steps=32, patience=3), 7, tmp_path, resume=True, stream=said) == finished
+    assert "kept the finished run as it is (it stopped early at step 12); ignored the changed setting(s) " \
+           "steps 16 -> 32, patience 100 -> 3" in said.getvalue()
     with pytest.raises(RHELError, match="differs in lr"):
         train_run(TINY.replace(lr=1e-3), 7, tmp_path, resume=True)
+
+
+@eqx.filter_jit
+def failing_check(fail):
+    """A model's run-time check (``eqx.error_if`` in a compiled call) that fails where ``fail`` is true."""
+    return eqx.error_if(fail, fail, "LinearHRU is unstable: found δ²a >= 4 (or NaN). Lower the learning rate.")
+
+
+def test_a_failed_model_check_in_a_step_is_a_short_error_that_keeps_the_checkpoint(tmp_path, monkeypatch):
+    real = trainer.make_train_step
+
+    def make_train_step(optimizer, gradient):
+        step = real(optimizer, gradient)
+
+        def checked(state, x, y, mask, k):
+            failing_check(jnp.asarray(int(k) == 5))  # the 6th step; checkpoints come every 4 steps
+            return step(state, x, y, mask, k)
+
+        return checked
+
+    monkeypatch.setattr(trainer, "make_train_step", make_train_step)
+    with pytest.raises(RHELError) as e:
+        train_run(TINY, 7, tmp_path, stream=io.StringIO())
+    assert re.fullmatch(r"training diverged at step 6 of JapaneseVowels linear rhel seed 7: LinearHRU is unstable: "
+                        r"found δ²a >= 4 \(or NaN\)\. Lower the learning rate\. The last good checkpoint is kept: "
+                        r"'.*last\.ckpt' \(step 4\)\. Train again with a lower --lr in another --out folder "
+                        r"\(resuming with the same settings diverges again at the same step\), .*", str(e.value))
+    folder = run_dir(tmp_path, TINY, 7)
+    assert read_header(folder / LAST)["step"] == 4 and not (folder / "results.json").exists()
+
+
+@pytest.mark.parametrize("failing_call, message", [
+    (2, r"training diverged at step 8 of .* \(found by its validation\): LinearHRU is unstable: .* The last good "
+        r"checkpoint is kept: '.*last\.ckpt' \(step 4\)\. Train again with a lower --lr"),
+    (5, r"the test evaluation of .* failed at its best checkpoint \(step \d+\): LinearHRU is unstable: .* The "
+        r"checkpoints are kept in '.*'; check the test data for extreme values"),
+])
+def test_a_failed_model_check_in_an_evaluation_is_a_short_error(tmp_path, monkeypatch, failing_call, message):
+    """Validations come after steps 4, 8, 12 and 16; the 5th evaluation is the test set's."""
+    calls = []
+    real = trainer.evaluate
+
+    def evaluate(*args, **kw):
+        calls.append(1)
+        failing_check(jnp.asarray(len(calls) == failing_call))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(trainer, "evaluate", evaluate)
+    with pytest.raises(RHELError) as e:
+        train_run(TINY, 7, tmp_path, stream=io.StringIO())
+    assert re.fullmatch(message + ".*", str(e.value)) and "\n" not in str(e.value)
+    assert not (run_dir(tmp_path, TINY, 7) / "results.json").exists()
+
+
+@pytest.mark.parametrize("model, check", [("linear", "LinearHRU is unstable"), ("nonlinear", "dt must be finite")])
+def test_a_diverging_run_ends_in_a_short_error(tmp_path, model, check):
+    """lr = 1e30: the first update breaks the model, whose own run-time check fails in the second step."""
+    cfg = TrainConfig(dataset="recall", length=16, model=model, seeds=(1,), steps=50, eval_every=10, blocks=1,
+                      hidden=4, state_size=2, batch_size=4, eval_batch_size=16, lr=1e30)
+    with pytest.raises(RHELError) as e:
+        train_run(cfg, 1, tmp_path, stream=io.StringIO())
+    assert re.fullmatch(rf"training diverged at step 2 of recall {model} rhel seed 1: {check}.*\. No checkpoint "
+                        r"was reached yet\. Run it again with a lower --lr \(the folder holds no checkpoint, so "
+                        r"the same --out works\), .*", str(e.value))
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_can_be_run_again(tmp_path, monkeypatch):
+    take = rhel.data.take
+    monkeypatch.setattr(rhel.data, "take", lambda data, idx: (np.full_like(take(data, idx)[0], np.nan),
+                                                              *take(data, idx)[1:]))
+    with pytest.raises(RHELError, match=r"diverged at step 1 .* No checkpoint was reached yet\. Run it again"):
+        train_run(TINY, 7, tmp_path, stream=io.StringIO())
+    assert os.listdir(run_dir(tmp_path, TINY, 7)) == ["config.json"]
+    monkeypatch.setattr(rhel.data, "take", take)
+    assert train_run(TINY.replace(steps=4), 7, tmp_path, stream=io.StringIO())["steps_done"] == 4
+
+
+def test_resuming_a_finished_run_with_more_steps_continues_it(tmp_path, reference):
+    """8 steps, then --resume with 16: the same run as 16 steps at once (8 is a validation step of both)."""
+    said = io.StringIO()
+    assert train_run(TINY.replace(steps=8), 7, tmp_path, stream=said)["steps_done"] == 8
+    res = train_run(TINY, 7, tmp_path, resume=True, stream=said)
+    assert "continuing the finished run from step 8 to step 16" in said.getvalue()
+    folder = run_dir(tmp_path, TINY, 7)
+    assert_same_run(folder, reference)
+    ref = reference[1]
+    assert (res["test_metric"], res["best_step"], res["steps_done"]) == (ref["test_metric"], ref["best_step"], 16)
+    assert read_results(folder / "results.json") == res and res["config"] == TINY.to_dict()
+
+
+@pytest.mark.parametrize("interrupted, call, saved", [
+    ("take", 11, 10),     # while the batch of step 11 is prepared: steps 1–10 are complete
+    ("evaluate", 2, 7),   # in the validation after step 8: step 8's bookkeeping is not complete
+    ("take", 1, None),    # in the first step (e.g. while it compiles): nothing to save
+])
+def test_ctrl_c_saves_the_last_complete_step_and_the_run_resumes_exactly(tmp_path, monkeypatch, reference,
+                                                                          interrupted, call, saved):
+    owner = rhel.data if interrupted == "take" else trainer
+    real, calls = getattr(owner, interrupted), []
+
+    def interrupt(*args, **kw):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(owner, interrupted, interrupt)
+    said = io.StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        train_run(TINY, 7, tmp_path, stream=said)
+    monkeypatch.setattr(owner, interrupted, real)
+    folder = run_dir(tmp_path, TINY, 7)
+    if saved is None:
+        assert os.listdir(folder) == ["config.json"]
+    else:
+        assert read_header(folder / LAST)["step"] == saved
+        assert f"interrupted after step {saved}; saved it to" in said.getvalue()
+    train_run(TINY, 7, tmp_path, resume=saved is not None, stream=io.StringIO())
+    assert_same_run(folder, reference)
+
+
+def test_a_damaged_checkpoint_or_results_file_is_an_error_naming_it_and_the_fix(tmp_path, reference):
+    quiet = dict(stream=io.StringIO())
+    assert train_run(TINY, 7, tmp_path, stop_at=10, **quiet) == {}
+    folder = run_dir(tmp_path, TINY, 7)
+    best = (folder / "best.ckpt").read_bytes()
+    (folder / "best.ckpt").write_bytes(best[:-100])
+    with pytest.raises(RHELError, match=r"cannot resume '.*': best\.ckpt is damaged \(it holds \d+ bytes of arrays "
+                                        r"where \d+ were written\)\. It held the run's best model, which is lost"):
+        train_run(TINY, 7, tmp_path, resume=True, **quiet)
+    (folder / "best.ckpt").write_bytes(best)
+    (folder / LAST).write_bytes(b"RHELCKPT1\n\x00\x01")  # 12 bytes
+    with pytest.raises(RHELError, match=r"cannot resume '.*': last\.ckpt is damaged \(it ends before its header\)\. "
+                                        r"Delete it: --resume then continues from best\.ckpt"):
+        train_run(TINY, 7, tmp_path, resume=True, **quiet)
+    (folder / LAST).unlink()
+    res = train_run(TINY, 7, tmp_path, resume=True, **quiet)  # from best.ckpt: the steps after it replayed
+    assert_same_run(folder, reference)
+    assert res["test_metric"] == reference[1]["test_metric"]
+
+    (folder / "results.json").write_text('{"seed": 7, "test_met')
+    with pytest.raises(RHELError, match=r"'.*results\.json' is damaged \(not a JSON object of results\); delete it "
+                                        r"and run the same command with --resume"):
+        train_run(TINY, 7, tmp_path, resume=True, **quiet)
+    (folder / "results.json").unlink()
+    again = train_run(TINY, 7, tmp_path, resume=True, **quiet)
+    assert [again[k] for k in ("test_metric", "test_loss", "best_step", "steps_done")] == \
+        [res[k] for k in ("test_metric", "test_loss", "best_step", "steps_done")]
+
+
+def test_stale_temporary_files_are_removed_when_a_run_starts_or_resumes(tmp_path):
+    folder = run_dir(tmp_path, TINY, 7)
+    folder.mkdir(parents=True)
+    # rhel.atomic's temporaries (``.<name>.<random>.tmp<suffix>``) of the run's files, and files that are not
+    stale = [".last.ckpt.k3j2h1g0.tmp", ".results.json.abcdefgh.tmp", ".config.json.x_1.tmp",
+             ".best.ckpt.abc.tmp.png"]
+    others = ["notes.txt", ".last.ckpt.tmp", ".notes.txt.abc.tmp", "last.ckpt.abc.tmp"]
+    for name in stale + others:
+        (folder / name).write_bytes(b"x")
+    cfg = TINY.replace(steps=4, eval_every=2)
+    train_run(cfg, 7, tmp_path, stop_at=3, stream=io.StringIO())  # a folder without a run's outputs: allowed
+    assert sorted(os.listdir(folder)) == sorted(others + ["config.json", LAST, "best.ckpt", "metrics.csv"])
+    (folder / ".best.ckpt.zzzzzzzz.tmp").write_bytes(b"x")
+    train_run(cfg, 7, tmp_path, resume=True, stream=io.StringIO())
+    assert not (folder / ".best.ckpt.zzzzzzzz.tmp").exists() and all((folder / n).exists() for n in others)
+
+
+def test_output_step_is_the_data_sets_own():
+    """A regression head must output where the targets are; a classification data set has no such steps."""
+    key = jax.random.PRNGKey(0)
+    adding = TrainConfig(dataset="adding", length=16, seeds=(1,), blocks=1, hidden=4, state_size=2)
+    info = trainer.load_splits(adding, 1).info
+    for given in (None, 16):
+        model, _ = trainer.build_model(adding.replace(output_step=given), info, 2, key, jnp.float32)
+        assert model.head.output_step == 16
+    with pytest.raises(RHELError, match=r"^--output-step \(config field 'output_step'\) = 8 does not match adding, "
+                                        r"whose targets come one every 16 steps; set it to 16 or leave it unset"):
+        trainer.build_model(adding.replace(output_step=8), info, 2, key, jnp.float32)
+    vowels = trainer.load_splits(TINY, 7).info
+    with pytest.raises(RHELError, match=r"^--output-step \(config field 'output_step'\) = 4 applies to regression "
+                                        r"data sets only, and JapaneseVowels is a classification data set; leave "
+                                        r"it unset"):
+        trainer.build_model(TINY.replace(output_step=4), vowels, 12, key, jnp.float32)

@@ -45,9 +45,10 @@ class TrainConfig:
     state_size: int = _field(16, "number of oscillators P of each HRU")
     dropout: float = _field(0.05, "dropout rate in each block")
     time_channel: bool = _field(False, "append a normalised time channel to the inputs")
-    length: int | None = _field(None, "sequence length of the synthetic tasks (null: their default; real "
-                                "data sets keep their stored length)")
-    output_step: int | None = _field(None, "regression: one output every N steps (null: classification)")
+    length: int | None = _field(None, "sequence length of the synthetic tasks recall and adding (null: their "
+                                "default); a real data set keeps its stored length and refuses this setting")
+    output_step: int | None = _field(None, "regression only: one output every N steps, which must be the data "
+                                     "set's own target spacing (null: the data set's own)")
     epsilon: float = _field(0.1, "RHEL nudge strength ε")
     nudge: Literal["relative", "absolute"] = _field("relative", "RHEL nudge convention")
     split: Literal["paper", "official"] = _field("paper", "data split: seeded 70/15/15 or the official one")

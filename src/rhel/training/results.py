@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rhel.atomic import atomic_write_text
+from rhel.errors import RHELError
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"
@@ -68,7 +69,16 @@ def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    """The content of a ``results.json``; :class:`RHELError` naming the file if it is not a JSON object."""
+    try:
+        results = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        results = None
+    if not isinstance(results, dict):
+        raise RHELError(f"{str(path)!r} is damaged (not a JSON object of results); delete it and run the same "
+                        "command with --resume to evaluate the run's best checkpoint again, or choose another "
+                        "--out folder.")
+    return results
 
 
 def write_metrics(run_dir: str | Path, rows: list[dict[str, Any]]) -> Path:

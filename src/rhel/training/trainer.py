@@ -11,8 +11,16 @@ batch is ``epoch_batches(..., epoch=k // B)[k % B]`` (``B`` batches per epoch), 
 key) and a few numbers (step, best metric, history), and a run resumed from it replays exactly the steps
 an uninterrupted run would have taken: the final weights are bit-identical.
 
-Divergence. A step whose loss or gradient is not finite is not applied; the run stops with an
-:class:`~rhel.errors.RHELError` saying so, and the last checkpoint on disk (the last good state) is kept.
+Divergence. A step whose loss or gradient is not finite is not applied, and a run-time check of the
+model that fails inside a compiled step or evaluation (``eqx.error_if``: e.g. a linear HRU pushed past
+its stability limit) is caught; either way the run stops with an :class:`~rhel.errors.RHELError` saying
+so, and the last checkpoint on disk (the last good state) is kept.
+
+Interruption. On Ctrl-C the state after the last completed step is written to ``last.ckpt`` (it is a
+consistent point like any other: the resumed run is still bit-identical). A run folder that holds no
+checkpoint or results yet (a run that failed or was stopped before its first checkpoint) can be trained
+into again without ``--resume``; temporary files left by a killed atomic write are removed when a run
+starts or resumes.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
@@ -28,12 +37,20 @@ from typing import Any, Callable, TextIO
 import numpy as np
 
 from rhel.errors import RHELError
-from rhel.atomic import atomic_write_text
-from rhel.training.checkpoint import TrainState, load_checkpoint, read_header, save_checkpoint
+from rhel.atomic import atomic_write_text, leftover_temporaries
+from rhel.training.checkpoint import (
+    DamagedCheckpoint,
+    TrainState,
+    load_checkpoint,
+    read_header,
+    save_checkpoint,
+)
 from rhel.training.config import TrainConfig
 from rhel.training.evaluate import evaluate, is_improvement
 from rhel.training.progress import Progress
 from rhel.training.results import (
+    METRICS,
+    RESULTS,
     library_versions,
     peak_rss_mb,
     read_results,
@@ -42,13 +59,31 @@ from rhel.training.results import (
 )
 
 LAST, BEST, CONFIG = "last.ckpt", "best.ckpt", "config.json"
+#: The files of a run that hold something to lose: a folder with any of them is not trained into anew.
+RUN_OUTPUTS = (LAST, BEST, METRICS, RESULTS)
 #: Fields that may differ between a run and its resumption (they do not change the steps taken so far).
 RESUMABLE_CHANGES = ("steps", "seeds", "patience")
+#: Of those, the ones a finished run is judged by (``seeds`` only lists the runs).
+FINISHED_RUN_FIELDS = ("steps", "patience")
 
 
 def run_dir(out: str | Path, config: TrainConfig, seed: int) -> Path:
     """``out/<dataset>/<model>/<gradient>/seed<seed>``: one folder per run."""
     return Path(out) / config.dataset / config.model / config.gradient / f"seed{seed}"
+
+
+def run_outputs(folder: str | Path) -> list[str]:
+    """The files of :data:`RUN_OUTPUTS` that ``folder`` holds: empty if a new run may be trained into it."""
+    return [name for name in RUN_OUTPUTS if (Path(folder) / name).exists()]
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that killed atomic writes of this run's files left in ``folder``
+    (:func:`rhel.atomic.leftover_temporaries` of the names a run writes). Returns the removed paths."""
+    stale = [p for name in (CONFIG, *RUN_OUTPUTS) for p in leftover_temporaries(Path(folder) / name)]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 @contextlib.contextmanager
@@ -91,15 +126,30 @@ def build_model(config: TrainConfig, info, d_in: int, key, dtype):
     """The HSSM of ``config`` for a data set described by ``info``; returns ``(model, bn_state)``."""
     from rhel.model import make_hssm
 
-    output_step = config.output_step if config.output_step is not None else info.output_step
     try:
         return make_hssm(config.model, d_in=d_in, d_out=info.output_dim, task=info.task,
                          hidden=config.hidden, state_size=config.state_size, blocks=config.blocks,
-                         output_step=output_step, dropout=config.dropout, key=key, dtype=dtype,
+                         output_step=output_step(config, info), dropout=config.dropout, key=key, dtype=dtype,
                          **config.unit)
     except TypeError as e:
         raise RHELError(f"config field 'unit' = {config.unit!r} was rejected by the model ({e}); "
                         "remove the unknown keyword(s).") from None
+
+
+def output_step(config: TrainConfig, info) -> int | None:
+    """The spacing of the regression head's outputs: the data set's own (``info.output_step``).
+
+    The targets of a regression data set come one every ``info.output_step`` steps, so ``output_step``
+    may only repeat that value; a classification data set has no outputs over time, so it must be unset.
+    """
+    given, flag = config.output_step, f"--output-step (config field 'output_step') = {config.output_step}"
+    if given is None or given == info.output_step:
+        return info.output_step
+    if info.task != "regression":
+        raise RHELError(f"{flag} applies to regression data sets only, and {config.dataset} is a "
+                        f"{info.task} data set; leave it unset (null).")
+    raise RHELError(f"{flag} does not match {config.dataset}, whose targets come one every "
+                    f"{info.output_step} steps; set it to {info.output_step} or leave it unset (null).")
 
 
 def _fresh_state(config, seed, splits, optimizer, dtype):
@@ -179,6 +229,10 @@ class _Book:
     def from_header(cls, h: dict[str, Any]) -> "_Book":
         return cls(**{f.name: h[f.name] for f in dataclasses.fields(cls)})
 
+    def copy(self) -> "_Book":
+        """A copy that later steps leave alone (the history list is copied; its rows are never edited)."""
+        return dataclasses.replace(self, history=list(self.history))
+
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
     now = config.to_dict()
@@ -189,6 +243,129 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> 
             f"cannot resume {str(path)!r}: its config differs in {details}; resume with the original "
             "config or start a new run with another --out folder."
         )
+
+
+def _say(stream: TextIO | None, text: str) -> None:
+    print(text, file=stream if stream is not None else sys.stderr, flush=True)
+
+
+def _finished_run(folder: Path, config: TrainConfig, resume: bool, say: Callable[[str], None]):
+    """The results of the finished run in ``folder`` that ``resume`` keeps, or None if there is none to keep.
+
+    Without ``resume`` a finished run is an error. With it, the run is kept as it is — saying which changed
+    settings that ignores — unless ``config`` asks for more steps than it took and it did not stop early:
+    then None, and the run continues from its last checkpoint (its validations so far, including the one
+    at its old last step, stay in its history); its ``results.json`` is replaced when it finishes again.
+    """
+    path = folder / RESULTS
+    if not path.exists():
+        return None
+    if not resume:
+        raise RHELError(f"{str(folder)!r} already holds a finished run; pass --resume to keep it, or choose "
+                        "another --out folder (nothing is overwritten).")
+    finished = read_results(path)
+    saved = finished.get("config", {})
+    _check_resumable(saved, config, folder)  # not another config's results
+    done, early = finished.get("steps_done"), finished.get("stopped_early")
+    if isinstance(done, int) and early is False and config.steps > done:
+        say(f"{str(folder)!r}: continuing the finished run from step {done} to step {config.steps}")
+        return None
+    ignored = [f"{k} {saved.get(k)!r} -> {getattr(config, k)!r}" for k in FINISHED_RUN_FIELDS
+               if saved.get(k) != getattr(config, k)]
+    if ignored:
+        why = f"it stopped early at step {done}" if early else f"it has taken {done} steps"
+        say(f"{str(folder)!r}: kept the finished run as it is ({why}); ignored the changed setting(s) "
+            f"{', '.join(ignored)}")
+    return finished
+
+
+def _check_new_run_allowed(folder: Path, resume: bool) -> None:
+    """Refuse to train a new run into a folder that holds another run's checkpoints or results."""
+    found = [] if resume else run_outputs(folder)
+    if found:
+        raise RHELError(f"{str(folder)!r} already holds a run ({', '.join(found)}); pass --resume to continue "
+                        "it, or choose another --out folder (nothing is overwritten).")
+
+
+def _resume_point(folder: Path) -> Path | None:
+    """The checkpoint a resumed run continues from: ``last.ckpt``, else ``best.ckpt`` (an earlier point of
+    the same run, from which the steps after it are replayed exactly), else None."""
+    return next((folder / name for name in (LAST, BEST) if (folder / name).exists()), None)
+
+
+def _restore(folder: Path, config: TrainConfig, fresh: TrainState):
+    """``(state, book, best_state)`` at the checkpoint a resumed run continues from (``fresh`` if none)."""
+    path = _resume_point(folder)
+    if path is None:
+        return fresh, _Book(), None
+    try:
+        _check_resumable(read_header(path).get("config", {}), config, folder)
+        state, header = load_checkpoint(path, fresh)
+        book = _Book.from_header(header)
+        if book.best_step is None or path.name == BEST:
+            return state, book, (None if book.best_step is None else state)
+        if not (folder / BEST).exists():
+            raise RHELError(f"cannot resume {str(folder)!r}: {BEST} is missing, yet {LAST} records a best step "
+                            f"({book.best_step}). {_after_damage(folder, BEST)}")
+        return state, book, load_checkpoint(folder / BEST, fresh)[0]
+    except DamagedCheckpoint as e:
+        raise RHELError(f"cannot resume {str(folder)!r}: {e.path.name} is damaged ({e.reason}). "
+                        f"{_after_damage(folder, e.path.name)}") from None
+
+
+def _after_damage(folder: Path, name: str) -> str:
+    """What to do about the damaged checkpoint ``name`` of the run in ``folder``."""
+    if name == LAST and (folder / BEST).exists():
+        return (f"Delete it: --resume then continues from {BEST}, an earlier step of the same run (the steps "
+                "after it are replayed exactly); or choose another --out folder.")
+    if name == BEST and (folder / LAST).exists():
+        return ("It held the run's best model, which is lost: delete the folder to train the run again, or "
+                "choose another --out folder.")
+    return "Delete it: --resume then trains the run again from step 0; or choose another --out folder."
+
+
+def _kept(folder: Path) -> str:
+    """Which checkpoint a failed run leaves to resume from (for error messages)."""
+    path = _resume_point(folder)
+    if path is None:
+        return "No checkpoint was reached yet"
+    return f"The last good checkpoint is kept: {str(path)!r} (step {read_header(path)['step']})"
+
+
+def _diverged(what: str, reason: str, folder: Path) -> RHELError:
+    """The error of a run that diverged: what happened, why, the checkpoint kept and the fix."""
+    again = ("Run it again with a lower --lr (the folder holds no checkpoint, so the same --out works)"
+             if _resume_point(folder) is None else
+             "Train again with a lower --lr in another --out folder (resuming with the same settings diverges "
+             "again at the same step)")
+    return RHELError(f"{what}: {reason.rstrip('.')}. {_kept(folder)}. {again}, or use --x64, or check the data "
+                     "for extreme values.")
+
+
+_EQX_PREFIX = "equinox.EquinoxRuntimeError: "
+
+
+def _check_message(e: Exception) -> str:
+    """The message a failed ``eqx.error_if`` was given (Equinox wraps it in stack traces and advice)."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    given = [line[len(_EQX_PREFIX):] for line in lines if line.startswith(_EQX_PREFIX)]
+    return (given or lines or [type(e).__name__])[0]
+
+
+@contextlib.contextmanager
+def _model_checks(error: Callable[[str], RHELError]):
+    """Turn a run-time check of the model that fails inside a compiled call (``eqx.error_if``, raised by
+    ``eqx.filter_jit`` as ``EquinoxRuntimeError``) into ``error(the check's message)``."""
+    import equinox as eqx
+
+    try:
+        yield
+    except eqx.EquinoxRuntimeError as e:
+        raise error(_check_message(e)) from None
+
+
+def _checkpoint_step(path: Path) -> int | None:
+    return read_header(path)["step"] if path.exists() else None
 
 
 def train_run(
@@ -215,8 +392,10 @@ def train_run(
         config: the resolved configuration.
         seed: the run's seed (initialisation, split, batch order, dropout).
         out: the output root; the run writes to :func:`run_dir`.
-        resume: continue from ``last.ckpt`` if the folder holds an unfinished run (a finished run is
-            returned as is). Without it an existing run folder is an error — never a prompt.
+        resume: continue from ``last.ckpt`` (or ``best.ckpt`` if it is the only checkpoint) if the folder
+            holds an unfinished run. A finished run is returned as is, unless ``config.steps`` grew and it
+            did not stop early: then it continues. Without it a folder holding a run's checkpoints or
+            results is an error — never a prompt.
         stream, bar: where and how progress is shown (see :class:`Progress`).
         parallel: a :class:`~rhel.training.parallel.DataParallel` (default: all devices).
         stop_at: stop (as if killed) once this many steps are done, after writing what an uninterrupted
@@ -239,32 +418,22 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
     dp = parallel or DataParallel()
     writer = dp.process_index == 0
     label = f"{config.dataset} {config.model} {config.gradient} seed {seed}"
-    if (folder / "results.json").exists():
-        if resume:
-            finished = read_results(folder / "results.json")
-            _check_resumable(finished.get("config", {}), config, folder)  # not another config's results
-            return finished
-        raise RHELError(f"{str(folder)!r} already holds a finished run; pass --resume to keep it, or choose "
-                        "another --out folder (nothing is overwritten).")
-    has_ckpt = (folder / LAST).exists()
-    if not resume and folder.exists() and any(folder.iterdir()):
-        raise RHELError(f"{str(folder)!r} already holds a run; pass --resume to continue it, or choose another "
-                        "--out folder (nothing is overwritten).")
+    finished = _finished_run(folder, config, resume, functools.partial(_say, stream))
+    if finished is None:
+        _check_new_run_allowed(folder, resume)
+    if writer and folder.is_dir():
+        remove_stale_temporaries(folder)
+    if finished is not None:
+        return finished
 
     dtype = jnp.float64 if config.x64 else jnp.float32
     splits = load_splits(config, seed)
     info = splits.info
     optimizer = _adam(config.lr)
     state = _fresh_state(config, seed, splits, optimizer, dtype)
-    book = _Book()
-    best_state = None
-    if resume and has_ckpt:
-        header = read_header(folder / LAST)
-        _check_resumable(header["config"], config, folder)
-        state, header = load_checkpoint(folder / LAST, state)
-        book = _Book.from_header(header)
-        if book.best_step is not None:
-            best_state, _ = load_checkpoint(folder / BEST, state)
+    book, best_state = _Book(), None
+    if resume:
+        state, book, best_state = _restore(folder, config, state)
     if writer:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
@@ -281,15 +450,19 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
     batches, batches_epoch = None, -1
     last_loss = last_metric = float("nan")
     step_times: list[float] = []  # this process's step durations (the median ignores compilations)
+    start_step = book.step
+    # The last (state, book) pair that agree (between steps): what a Ctrl-C saves. Replaced by one assignment,
+    # so an interrupt arriving anywhere finds either the old pair or the new one.
+    consistent = (state, book.copy())
 
     def run_eval(s):
         return evaluate(lambda x, m: predict(s.model, s.bn_state, x, m), splits.val, task=info.task,
                         batch_size=config.eval_batch_size, place=dp.batch, dtype=np.dtype(dtype))
 
-    def save(name, s):
+    def save(name, s, b=book):
         if writer:
-            book.wall_seconds = wall0 + time.perf_counter() - t_start
-            save_checkpoint(folder / name, s, book.header(config, seed))
+            b.wall_seconds = wall0 + time.perf_counter() - t_start
+            save_checkpoint(folder / name, s, b.header(config, seed))
 
     try:
         while book.step < config.steps and not book.stopped_early:
@@ -303,25 +476,22 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
             x = x.astype(dtype)
             y = y.astype(dtype) if info.task == "regression" else y.astype(np.int32)  # labels: same in x32/x64
             x, y, mask = dp.batch(x, y, mask)
+            what = f"training diverged at step {k + 1} of {label}"
             t0 = time.perf_counter()
-            new, loss, metric, finite = train_step(state, x, y, mask, jnp.asarray(k, jnp.int32))
-            loss, metric, finite = float(loss), float(metric), bool(finite)
+            with _model_checks(lambda msg: _diverged(what, msg, folder)):
+                new, loss, metric, finite = train_step(state, x, y, mask, jnp.asarray(k, jnp.int32))
+                loss, metric, finite = float(loss), float(metric), bool(finite)
             step_times.append(time.perf_counter() - t0)
             book.train_seconds += step_times[-1]
             book.timed_steps += 1
             if not finite:
-                last = (f"{str(folder / LAST)!r} (step {read_header(folder / LAST)['step']})"
-                        if (folder / LAST).exists() else "none (no checkpoint was reached yet)")
-                raise RHELError(
-                    f"training diverged at step {k + 1} of {label}: the loss or its gradient is not finite "
-                    f"(loss = {loss}); the last good checkpoint is kept: {last}. Lower --lr, or use --x64, "
-                    "or check the data for extreme values."
-                )
+                raise _diverged(what, f"the loss or its gradient is not finite (loss = {loss})", folder)
             state, book.step = new, k + 1
             last_loss, last_metric = loss, metric
             progress.update(book.step, loss, metric)
             if book.step % config.eval_every == 0 or book.step == config.steps:
-                val_loss, val_metric = run_eval(state)
+                with _model_checks(lambda msg: _diverged(f"{what} (found by its validation)", msg, folder)):
+                    val_loss, val_metric = run_eval(state)
                 rate = book.timed_steps / book.train_seconds if book.train_seconds > 0 else float("nan")
                 book.history.append(dict(step=book.step, epoch=epoch, train_loss=last_loss,
                                          train_metric=last_metric, val_loss=val_loss, val_metric=val_metric,
@@ -341,6 +511,14 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
                     write_metrics(folder, book.history)
             elif config.checkpoint_every and book.step % config.checkpoint_every == 0:
                 save(LAST, state)
+            consistent = (state, book.copy())
+    except KeyboardInterrupt:
+        s, b = consistent
+        if writer and b.step > start_step and (_checkpoint_step(folder / LAST) or 0) < b.step:
+            save(LAST, s, b)
+            progress.message(f"{label}: interrupted after step {b.step}; saved it to {str(folder / LAST)!r}: "
+                             "continue with --resume")
+        raise
     finally:
         progress.close()
     if book.stopped_early:
@@ -351,9 +529,16 @@ def _train_run(config, seed, out, *, resume, stream, bar, parallel, stop_at):
         raise RHELError(f"{label}: no finite validation metric was reached in {config.steps} steps; "
                         "increase --steps or lower --lr.")
     best = dp.replicate(best_state)
-    test_loss, test_metric = evaluate(lambda x, m: predict(best.model, best.bn_state, x, m), splits.test,
-                                      task=info.task, batch_size=config.eval_batch_size, place=dp.batch,
-                                      dtype=np.dtype(dtype))
+
+    def test_failed(msg):
+        return RHELError(f"the test evaluation of {label} failed at its best checkpoint (step {book.best_step}): "
+                         f"{msg.rstrip('.')}. The checkpoints are kept in {str(folder)!r}; check the test data "
+                         "for extreme values, or train again with a lower --lr in another --out folder.")
+
+    with _model_checks(test_failed):
+        test_loss, test_metric = evaluate(lambda x, m: predict(best.model, best.bn_state, x, m), splits.test,
+                                          task=info.task, batch_size=config.eval_batch_size, place=dp.batch,
+                                          dtype=np.dtype(dtype))
     wall = wall0 + time.perf_counter() - t_start
     results = {
         "dataset": config.dataset, "model": config.model, "gradient": config.gradient, "seed": seed,
