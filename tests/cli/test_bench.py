@@ -15,6 +15,7 @@ import pytest
 
 from rhel import allocator, xla_loops
 from rhel.bench.config import Config
+from rhel.bench.plot import plot_results
 from rhel.bench.report import format_summary, ratios
 from rhel.bench.runner import run_one
 from rhel.cli.main import main
@@ -54,6 +55,7 @@ def _check_report(path, methods):
         # every worker compiles small loops into one kernel, as the rhel command does
         assert r["small_loop_bytes"] == _expected_small_loop_bytes()
     assert report["machine"]["cpus"] >= 1
+    assert report["complete"] is True and report["measured"] == report["planned"] == len(methods)
     return report
 
 
@@ -120,18 +122,64 @@ def test_missing_diffrax_is_a_clean_error(monkeypatch):
         require_diffrax()
 
 
+@pytest.fixture
+def no_worker(monkeypatch):
+    """Fail a test as soon as a benchmark worker would start (a bad option must stop the run before)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a benchmark worker was started")
+
+    monkeypatch.setattr("rhel.bench.runner.run_one", refuse)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["--lengths", "10,abc"], "--lengths"),
         (["--methods", "diffrax_sie"], "not a method of the hssm suite"),
         (["--suite", "engine", "--state", "0"], "state must be a positive integer"),
+        (["--timeout", "nan"], "--timeout must be a finite number > 0, got nan"),
+        (["--timeout", "0"], "--timeout must be a finite number > 0"),
+        (["--epsilon", "-1"], "--epsilon must be a finite number > 0"),
+        (["--epsilon", "inf"], "--epsilon must be a finite number > 0"),
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--plot", "bench.xyz"], "--plot bench.xyz: a figure's file name must end in one of .png, .pdf, .svg"),
     ],
 )
-def test_bad_options_are_one_line_errors(argv, message, capsys):
+def test_bad_options_are_one_line_errors(argv, message, capsys, no_worker):
     assert main(["bench", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unwritable_outputs_are_refused_before_measuring(tmp_path, capsys, no_worker):
+    (tmp_path / "a-file").write_text("")
+    assert main(["bench", "--json", str(tmp_path)]) == 2
+    assert f"--json {tmp_path} is a folder; give a file name" in capsys.readouterr().err
+    assert main(["bench", "--plot", str(tmp_path / "a-file" / "bench.png")]) == 2
+    assert "a-file is a file, not a folder" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_keeps_what_it_measured(tmp_path, monkeypatch, capsys):
+    """Each result is written as it comes; an interrupt leaves valid JSON that says the run is incomplete."""
+    out = tmp_path / "sub" / "bench.json"
+    seen = []
+
+    def fake_run_one(config, *, timeout=None):
+        if seen:  # the second configuration: the first must already be on disk, then the user interrupts
+            assert json.loads(out.read_text())["measured"] == 1
+            raise KeyboardInterrupt
+        seen.append(config)
+        return {"config": json.loads(config.to_json()), "time_s": 0.5, "peak_rss_mb": 100.0, "finite": True}
+
+    monkeypatch.setattr("rhel.bench.runner.run_one", fake_run_one)
+    code = main(["bench", "--model", "linear", "--lengths", "8", "--methods", "bptt,rhel", "--no-interleave",
+                 "--json", str(out)])
+    assert code == 130
+    report = json.loads(out.read_text())
+    assert (report["complete"], report["measured"], report["planned"]) == (False, 1, 2)
+    assert report["results"][0]["config"]["method"] == "bptt" and report["results"][0]["time_s"] == 0.5
+    assert "1 of 2 configurations measured before the interrupt" in capsys.readouterr().err
 
 
 def test_a_worker_that_runs_too_long_is_reported_not_fatal():
@@ -197,6 +245,22 @@ def test_ratios_and_targets():
     assert (1000, "buffers rhel/bptt") not in got  # not measured: no row
     assert got[(1000, "time rhel/bptt")] == (1.5, None, None)  # the time target starts at L = 4,000
     assert got[(896, "memory rhel/bptt")] == (0.6, 0.5, False)  # SCP1 shape: ≤ 0.5
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", PNG_MAGIC), (".pdf", b"%PDF"), (".SVG", b"<?xml")])
+def test_the_plot_is_written_in_the_format_its_suffix_names(tmp_path, suffix, magic):
+    path = tmp_path / f"bench{suffix}"
+    plot_results([_result("bptt", 1000, 1.0, 200.0), _result("rhel", 1000, 1.5, 100.0)], path)
+    assert path.read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_the_plot_refuses_a_format_it_does_not_write(tmp_path):
+    from rhel.errors import RHELError
+
+    with pytest.raises(RHELError, match=r"must end in one of \.png, \.pdf, \.svg"):
+        plot_results([_result("rhel", 1000, 1.5, 100.0)], tmp_path / "bench.jpg")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_summary_puts_methods_side_by_side():

@@ -35,13 +35,53 @@ def test_gradcheck_six_block_scp1_shape(tmp_path, capsys, model, epsilon, thresh
         assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_gradcheck_bad_arguments_give_clean_errors(tmp_path, capsys):
-    assert main(["gradcheck", "--blocks", "0"]) == 2
-    assert "--blocks must be >= 1" in capsys.readouterr().err
-    assert main(["gradcheck", "--json", str(tmp_path / "missing" / "g.json")]) == 2
-    assert "folder does not exist" in capsys.readouterr().err
-    assert main(["gradcheck", "--dataset", "NoSuchDataset", "--blocks", "1"]) == 2
-    assert "NoSuchDataset" in capsys.readouterr().err
+TINY = ["--blocks", "1", "--hidden", "4", "--state", "4", "--length", "8"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--blocks", "0"], "--blocks must be >= 1"),
+        (["--length", "0"], "--length must be >= 1"),
+        (["--epsilon", "nan"], "--epsilon must be a finite number > 0, got nan"),
+        (["--epsilon", "inf"], "--epsilon must be a finite number > 0, got inf"),
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--plot", "g.jpg"], "--plot g.jpg: a figure's file name must end in one of .png, .pdf, .svg"),
+        (["--dataset", "NoSuchDataset", "--blocks", "1"], "NoSuchDataset"),
+        (["--dataset", "GunPoint", "--length", "8"], "length/size apply to the synthetic tasks"),
+    ],
+)
+def test_gradcheck_bad_arguments_give_clean_errors(capsys, argv, message):
+    assert main(["gradcheck", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_gradcheck_refuses_unwritable_outputs_before_computing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("rhel.cli.gradcheck._run", lambda args: pytest.fail("the gradients were computed"))
+    (tmp_path / "a-file").write_text("")
+    assert main(["gradcheck", "--json", str(tmp_path)]) == 2
+    assert f"--json {tmp_path} is a folder; give a file name" in capsys.readouterr().err
+    assert main(["gradcheck", "--plot", str(tmp_path / "a-file" / "g.png")]) == 2
+    assert "a-file is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, magic", [("g.pdf", b"%PDF"), ("g.svg", b"<?xml")])
+def test_gradcheck_plot_format_follows_the_suffix(tmp_path, name, magic):
+    out = tmp_path / "new" / name  # a missing folder is created
+    assert main(["gradcheck", *TINY, "--plot", str(out)]) == 0
+    assert out.read_bytes().startswith(magic)
+
+
+def test_gradcheck_length_applies_to_a_synthetic_dataset():
+    from rhel.cli.gradcheck import _batch
+    from rhel.cli.main import build_parser
+
+    args = build_parser().parse_args(["gradcheck", "--dataset", "recall", "--length", "8", "--batch", "2"])
+    x, _, mask, *_ = _batch(args)
+    assert x.shape[:2] == mask.shape == (2, 8)
+    args = build_parser().parse_args(["gradcheck", "--batch", "2"])  # synthetic data: SCP1's length
+    assert _batch(args)[0].shape[:2] == (2, 896)
 
 
 def test_gradcheck_on_a_shipped_dataset_sample(tmp_path):

@@ -15,13 +15,19 @@ def test_help(capsys):
     assert "RUN_DIR" in capsys.readouterr().out
 
 
-def test_happy_path(tmp_path, capsys):
+def _runs(root):
+    """Two seeds of RHEL and BPTT on GunPoint under ``root``."""
     for gradient, vals in (("rhel", (0.9, 0.8)), ("bptt", (0.7, 0.7))):
         for seed, v in zip((1, 2), vals):
-            d = tmp_path / "runs" / "GunPoint" / "linear" / gradient / f"seed{seed}"
+            d = root / "GunPoint" / "linear" / gradient / f"seed{seed}"
             write_results(d, dict(dataset="GunPoint", model="linear", gradient=gradient, seed=seed,
                                   task="classification", metric="acc", test_metric=v))
             write_metrics(d, [dict(step=10, val_metric=v), dict(step=20, val_metric=v)])
+    return root
+
+
+def test_happy_path(tmp_path, capsys):
+    _runs(tmp_path / "runs")
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")]) == 0
     out = capsys.readouterr().out
     assert "| linear RHEL | 85.0 ± 5.0 |" in out and "| linear BPTT | 70.0 ± 0.0 |" in out
@@ -38,3 +44,18 @@ def test_usage_errors(tmp_path, capsys):
     (tmp_path / "bad" / "results.json").write_text(json.dumps({"seed": 1}))
     assert main(["report", str(tmp_path / "bad")]) == 2
     assert "not a results file" in capsys.readouterr().err
+
+
+def test_file_system_errors_are_one_line_errors(tmp_path, capsys):
+    runs = _runs(tmp_path / "runs")
+    (tmp_path / "a-file").write_text("")
+    assert main(["report", str(runs), "--out", str(tmp_path / "a-file")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"rhel report: error: --out {tmp_path / 'a-file'} is a file; give a folder (it is "
+                   "created if missing).\n")
+    # an error only the write itself meets (report.md is a folder) is one line too, naming the file
+    (tmp_path / "rep" / "report.md").mkdir(parents=True)
+    assert main(["report", str(runs), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rhel report: error: Is a directory: ") and err.rstrip().endswith("report.md")
+    assert len(err.splitlines()) == 1

@@ -80,10 +80,25 @@ def test_boolean_fields_of_a_config_file_can_be_switched_off(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["x64"] is True
 
 
+def test_length_help_says_what_the_code_does(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "a real data set keeps its stored length and refuses this setting" in " ".join(
+        capsys.readouterr().out.split())
+    assert main(["train", "--dataset", "GunPoint", "--length", "10", "--out", str(tmp_path)]) == 2
+    assert "length/size apply to the synthetic tasks (recall, adding) only" in capsys.readouterr().err
+
+
 def test_bad_values_are_one_line_errors(tmp_path, capsys):
     assert main(["train", "--steps", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rhel train: error: config field 'steps'") and "Traceback" not in err
+    (tmp_path / "a-file").write_text("")
+    for out, message in (("a-file", "is a file; give a folder"), ("a-file/runs", "a-file is a file, not a folder")):
+        assert main(["train", "--dataset", "recall", "--length", "8", "--steps", "1", "--out",
+                     str(tmp_path / out)]) == 2
+        err = capsys.readouterr().err
+        assert f"rhel train: error: --out {tmp_path / out}" in err and message in err
     (tmp_path / "c.json").write_text(json.dumps({"dataset": "GunPoint", "learning_rate": 1}))
     assert main(["train", "--config", str(tmp_path / "c.json")]) == 2
     assert "'learning_rate'" in capsys.readouterr().err

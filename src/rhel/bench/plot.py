@@ -9,6 +9,35 @@ from typing import Any
 
 from rhel.bench.report import label, step_time
 from rhel.atomic import atomic_write
+from rhel.errors import RHELError
+
+#: The figure formats rhel writes; a figure's file suffix names its format.
+PLOT_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+
+
+def plot_format(path: str | os.PathLike) -> str:
+    """The format a figure at ``path`` is written in: its suffix, one of :data:`PLOT_FORMATS`.
+
+    Raises :class:`RHELError` for any other suffix (or none).
+    """
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in PLOT_FORMATS:
+        names = ", ".join(f".{f}" for f in PLOT_FORMATS)
+        raise RHELError(f"{path}: a figure's file name must end in one of {names} (the format it is "
+                        "written in).")
+    return fmt
+
+
+def save_figure(fig, path: str | os.PathLike, *, dpi: int) -> None:
+    """Write the Matplotlib figure ``fig`` to ``path`` atomically, in the format its suffix names, and close
+    the figure (also on failure)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fmt = plot_format(path)
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
+    finally:
+        plt.close(fig)
 
 
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:
@@ -18,8 +47,10 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
     lines are the whole process's peak RSS, dotted ones the peak while the steps run, dashed ones the
     compiled step's XLA buffers.
 
-    The format follows the file suffix (``.png``, ``.pdf``, ``.svg``). Failed configurations are left out.
+    The format follows the file suffix (:func:`plot_format`, checked before drawing). Failed
+    configurations are left out.
     """
+    plot_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,9 +89,4 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-
-    try:
-        fmt = Path(path).suffix.lstrip(".") or "png"
-        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=120)

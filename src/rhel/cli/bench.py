@@ -56,14 +56,29 @@ def register(subparsers) -> None:
     p.add_argument("--epsilon", type=float, default=0.1, help="RHEL's nudge strength (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per configuration (default 3600)")
-    p.add_argument("--json", metavar="PATH", help="write every result, the ratios and the machine to PATH")
-    p.add_argument("--plot", metavar="PATH", help="write a log-log plot of time and memory against L")
+    p.add_argument("--json", metavar="PATH", help="write every result, the ratios and the machine to PATH "
+                   "(rewritten after each configuration, so an interrupted run keeps what it measured; "
+                   '"complete" says whether all were)')
+    p.add_argument("--plot", metavar="PATH", help="write a log-log plot of time and memory against L "
+                   "(.png, .pdf or .svg: the suffix names the format)")
     p.set_defaults(func=run)
+
+
+def _check_args(args) -> None:
+    """Check the numbers and output paths before any measurement (one-line errors naming the flag), so that
+    a run is never lost to a bad value at its end."""
+    from rhel.cli.checks import report_outputs, require_non_negative, require_positive
+
+    require_positive("--timeout", args.timeout)
+    require_positive("--epsilon", args.epsilon)
+    require_non_negative("--seed", args.seed)
+    report_outputs(args, json_example="bench.json")
 
 
 def _configs(args):
     from rhel.bench.plan import DEFAULT_LENGTHS, DEFAULT_METHODS, SHAPES, parse_list, plan
 
+    _check_args(args)
     shape = dict(SHAPES[args.shape])
     if args.suite == "engine":
         shape["state"] = 32
@@ -87,7 +102,17 @@ def _configs(args):
     )
 
 
+def _report(command: str, machine: dict, results: list, planned: int, *, complete: bool) -> dict:
+    """The ``--json`` content: the command, the machine, the results so far and their ratios; ``complete``
+    says whether all ``planned`` configurations were measured."""
+    from rhel.bench.report import ratios
+
+    return {"command": command, "machine": machine, "complete": complete, "planned": planned,
+            "measured": len(results), "results": results, "ratios": ratios(results)}
+
+
 def run(args) -> int:
+    from rhel.atomic import atomic_write_text
     from rhel.bench.report import format_ratios, format_summary, format_table, label, ratios
     from rhel.bench.runner import machine_info, run_all
 
@@ -96,8 +121,17 @@ def run(args) -> int:
     machine = machine_info()
     print(f"rhel bench: {len(configs)} configurations, each in a fresh process, on {machine['cpu']} "
           f"({machine['cpus']} CPUs), load average {machine['load_average']}", flush=True)
+    measured: list = []  # the results so far, in order; the interleaved times are added to them in place
+
+    def save(results: list, complete: bool = False) -> None:
+        """Rewrite --json (atomically) with ``results``, the configurations measured so far."""
+        if args.json:
+            report = _report(command, machine, results, len(configs), complete=complete)
+            atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
 
     def progress(r):
+        measured.append(r)
+        save(measured)
         c = r["config"]
         what = f"  {label(c):34s} L={c['length']:<6d}"
         if "error" in r:
@@ -109,6 +143,7 @@ def run(args) -> int:
                   flush=True)
 
     def interleaved(group):
+        save(measured)
         c = group[0]["config"]
         head = f"  {label(c).split('/')[0] + ' interleaved':34s} L={c['length']:<6d}"
         if "interleaved_error" in group[0]:
@@ -117,8 +152,14 @@ def run(args) -> int:
             times = ", ".join(f"{r['config']['method']} {r['interleaved_time_s']:.4f} s" for r in group)
             print(f"{head} {times}", flush=True)
 
-    results = run_all(configs, timeout=args.timeout, on_result=progress, interleave=args.interleave,
-                      on_group=interleaved)
+    try:
+        results = run_all(configs, timeout=args.timeout, on_result=progress, interleave=args.interleave,
+                          on_group=interleaved)
+    except KeyboardInterrupt:
+        if args.json and measured:
+            print(f"rhel bench: {len(measured)} of {len(configs)} configurations measured before the "
+                  f"interrupt are in {args.json} (\"complete\": false)", file=sys.stderr)
+        raise
     rows = ratios(results)
     print()
     print(format_table(results))
@@ -127,12 +168,8 @@ def run(args) -> int:
         print(format_ratios(rows))
         print()
         print(format_summary(results))
-    if args.json:
-        from rhel.atomic import atomic_write_text
-
-        machine["load_average_end"] = machine_info()["load_average"]
-        report = {"command": command, "machine": machine, "results": results, "ratios": rows}
-        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
+    machine["load_average_end"] = machine_info()["load_average"]
+    save(results, complete=True)
     if args.plot:
         from rhel.bench.plot import plot_results
 

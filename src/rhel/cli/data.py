@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if args.data_command == "list":
         return _list(data, args.cache_dir)
     if args.data_command == "prepare":
+        from rhel.cli.checks import output_folder
+
+        output_folder("--cache-dir" if args.cache_dir else "the data cache", cache)
         spec = data.resolve(args.name)
         path = data.prepare(spec.name, source=args.source, cache_dir=args.cache_dir)
         print(f"{spec.name}: generated on the fly, nothing to prepare" if path is None

@@ -1,18 +1,21 @@
 """``rhel gradcheck``: RHEL against BPTT on a whole HSSM (the paper's Fig. 4, with numbers).
 
-Builds a model, takes one batch (the first ``--batch`` training sequences of ``--dataset``, or synthetic
-sequences of ``--length`` steps), computes the whole-model gradient by RHEL and by BPTT with the same
-dropout masks, and prints, per block and parameter, the cosine similarity, the norm ratio
-‖g_RHEL‖/‖g_BPTT‖ and the relative error ‖g_RHEL − g_BPTT‖/‖g_BPTT‖ (encoder = block −1, head = block N).
+Builds a model, takes one batch (the first ``--batch`` training sequences of ``--dataset``, of
+``--length`` steps for the synthetic tasks, or synthetic sequences of ``--length`` steps), computes the
+whole-model gradient by RHEL and by BPTT with the same dropout masks, and prints, per block and parameter,
+the cosine similarity, the norm ratio ‖g_RHEL‖/‖g_BPTT‖ and the relative error ‖g_RHEL − g_BPTT‖/‖g_BPTT‖
+(encoder = block −1, head = block N).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from rhel.atomic import atomic_write, atomic_write_text
+from rhel.atomic import atomic_write_text
+
+#: Synthetic sequence length without --dataset (SCP1's).
+DEFAULT_LENGTH = 896
 
 
 def register(subparsers) -> None:
@@ -30,7 +33,10 @@ def register(subparsers) -> None:
                    help="a data set known to rhel.data (e.g. BasicMotions, JapaneseVowels, recall); "
                         "default: synthetic data")
     p.add_argument("--time-channel", action="store_true", help="append the time channel (with --dataset)")
-    p.add_argument("--length", type=int, default=896, help="synthetic sequence length (default 896, SCP1)")
+    p.add_argument("--length", type=int, default=None,
+                   help=f"sequence length: of the synthetic data (default {DEFAULT_LENGTH}, SCP1) or of a "
+                   "synthetic --dataset (recall, adding; default: theirs); a real data set keeps its own and "
+                   "refuses this flag")
     p.add_argument("--channels", type=int, default=6, help="synthetic input channels (default 6, SCP1)")
     p.add_argument("--classes", type=int, default=2, help="synthetic classes (default 2, SCP1)")
     p.add_argument("--batch", type=int, default=1, help="sequences in the batch (default 1)")
@@ -39,26 +45,25 @@ def register(subparsers) -> None:
     p.add_argument("--dropout", type=float, default=0.05, help="dropout rate (default 0.05)")
     p.add_argument("--x64", action="store_true", help="compute in float64 (as the paper's figure)")
     p.add_argument("--json", metavar="PATH", help='write {"records": [...]} to PATH')
-    p.add_argument("--plot", metavar="PATH", help="write a bar chart (PNG) of cosine and norm ratio")
+    p.add_argument("--plot", metavar="PATH", help="write a bar chart of cosine and norm ratio (.png, .pdf or "
+                   ".svg: the suffix names the format)")
     p.set_defaults(func=run)
 
 
 def _check_args(args) -> None:
+    """Check every flag before any work (one-line errors naming the flag)."""
+    from rhel.cli.checks import report_outputs, require_non_negative, require_positive
     from rhel.errors import RHELError
 
     for name in ("blocks", "hidden", "state", "length", "channels", "batch"):
-        if getattr(args, name) < 1:
-            raise RHELError(f"--{name} must be >= 1, got {getattr(args, name)}.")
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise RHELError(f"--{name} must be >= 1, got {value}.")
     if args.classes < 2:
         raise RHELError(f"--classes must be >= 2, got {args.classes}.")
-    if args.seed < 0:
-        raise RHELError(f"--seed must be >= 0, got {args.seed}.")
-    if not args.epsilon > 0:
-        raise RHELError(f"--epsilon must be > 0, got {args.epsilon}.")
-    for flag in ("json", "plot"):
-        path = getattr(args, flag)
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise RHELError(f"--{flag} {path}: the folder does not exist; create it first.")
+    require_non_negative("--seed", args.seed)
+    require_positive("--epsilon", args.epsilon)
+    report_outputs(args, json_example="gradcheck.json")
 
 
 def _batch(args):
@@ -66,15 +71,17 @@ def _batch(args):
     import numpy as np
 
     if args.dataset is None:
+        length = args.length if args.length is not None else DEFAULT_LENGTH
         rng = np.random.default_rng(args.seed)
-        x = rng.standard_normal((args.batch, args.length, args.channels)).astype(np.float32)
+        x = rng.standard_normal((args.batch, length, args.channels)).astype(np.float32)
         y = rng.integers(0, args.classes, args.batch)
-        mask = np.ones((args.batch, args.length), bool)
+        mask = np.ones((args.batch, length), bool)
         return x, y, mask, "classification", args.classes, None
     from rhel.data import load
     from rhel.errors import RHELError
 
-    splits = load(args.dataset, seed=args.seed, time_channel=args.time_channel)
+    # --length reaches the data layer, which applies it to the synthetic tasks and refuses it for real sets
+    splits = load(args.dataset, seed=args.seed, time_channel=args.time_channel, length=args.length)
     train, info = splits.train, splits.info
     if len(train.x) < args.batch:
         raise RHELError(f"--batch {args.batch}: {info.name} has only {len(train.x)} training sequences.")
@@ -83,10 +90,13 @@ def _batch(args):
 
 
 def _plot(records, path: str, title: str) -> None:
+    """Write the bar chart of cosine and norm ratio per parameter to ``path`` (format from its suffix)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from rhel.bench.plot import save_figure
 
     labels = [f"{r['block']}:{r['param']}" for r in records]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.18 * len(records)), 7), sharex=True)
@@ -98,8 +108,7 @@ def _plot(records, path: str, title: str) -> None:
     axes[1].set_xticks(range(len(records)), labels, rotation=90, fontsize=6)
     axes[1].set_xlabel("block:parameter (block -1 = encoder, last = head)")
     fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def run(args) -> int:

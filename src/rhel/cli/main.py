@@ -8,6 +8,10 @@ HSSMs runs (:data:`RETAINS_FREED_MEMORY`), the process's allocator is told to ke
 every call). Before any subcommand, XLA is told to compile small loops into one kernel each
 (:func:`rhel.xla_loops.compile_small_loops`: a recurrence over small arrays is no longer dispatched kernel by
 kernel at every step); JAX has not started then.
+
+A :class:`~rhel.errors.RHELError` or a file-system error (:class:`OSError`: a path that is a file where a
+folder is needed, a full disk, no permission) ends the command with one line on standard error and exit
+code 2; an interrupt with exit code 130.
 """
 
 from __future__ import annotations
@@ -42,6 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_message(error: OSError) -> str:
+    """``<strerror>: <filename>`` (and ``-> <filename2>`` for a move) of a file-system error; its text when
+    it names no file."""
+    if error.strerror is None:
+        return str(error)
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return ": ".join([error.strerror, " -> ".join(names)] if names else [error.strerror])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -55,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except RHELError as e:
         print(f"rhel {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file or folder that cannot be read or written: one line, not a traceback
+        print(f"rhel {args.command}: error: {os_error_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rhel {args.command}: interrupted", file=sys.stderr)

@@ -20,8 +20,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rhel.cli.checks import output_folder
     from rhel.training.report import write_report
 
+    output_folder("--out", args.out)
     rep = write_report(args.run_dirs, args.out)
     print(rep["markdown"])
     print("wrote " + ", ".join(str(f) for f in rep["files"]))

@@ -100,12 +100,14 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rhel.cli.checks import output_folder
     from rhel.training import config as C
 
     config = C.resolve(config_path=args.config, overrides=config_overrides(args))
     if args.print_config:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
+    output_folder("--out", args.out)
     from rhel.training.parallel import initialize_distributed
 
     initialize_distributed(args.coordinator, args.num_processes, args.process_id)
