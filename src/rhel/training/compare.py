@@ -23,20 +23,31 @@ from rhel.errors import RHELError
 from rhel.atomic import atomic_write_text
 from rhel.training.config import TrainConfig
 from rhel.training.results import read_results
-from rhel.training.trainer import build_model, load_splits, precision, run_dir
+from rhel.training.trainer import build_model, load_splits, precision, run_dir, run_outputs
 
 METHODS = ("rhel", "bptt")
+#: The fix named when the comparison runs out of time.
+OUT_OF_TIME_FIX = ("raise --timeout, lower --steps, or run the same command with --resume to continue from the "
+                   "last checkpoint")
+
+
+def child_config(config: TrainConfig, gradient: str, seed: int) -> TrainConfig:
+    """The config of one method's training: ``config`` with that gradient and the one seed."""
+    return config.replace(gradient=gradient, seeds=(seed,))
 
 
 def train_child(config: TrainConfig, gradient: str, seed: int, out: Path, *, timeout: float,
-                stream: TextIO) -> dict[str, Any]:
-    """Train one method in a child process; returns its ``results.json``."""
-    cfg = config.replace(gradient=gradient, seeds=(seed,))
-    out.mkdir(parents=True, exist_ok=True)
+                stream: TextIO, resume: bool = False) -> dict[str, Any]:
+    """Train one method in a child process; returns its ``results.json``.
+
+    With ``resume`` the child is ``rhel train --resume``: a finished run in ``out`` is returned as it is,
+    an unfinished one continues from its last checkpoint.
+    """
+    cfg = child_config(config, gradient, seed)
     cfg_path = out / f"config-{gradient}.json"
-    cfg_path.write_text(json.dumps(cfg.to_dict(), indent=2))
+    atomic_write_text(cfg_path, json.dumps(cfg.to_dict(), indent=2))
     cmd = [sys.executable, "-m", "rhel.cli.main", "train", "--config", str(cfg_path), "--out", str(out),
-           "--no-bar"]
+           "--no-bar"] + (["--resume"] if resume else [])
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
@@ -62,7 +73,7 @@ def train_child(config: TrainConfig, gradient: str, seed: int, out: Path, *, tim
         proc.kill()
         proc.wait()
         raise RHELError(f"the {gradient.upper()} training did not finish within {timeout:.0f} s and was "
-                        "stopped; lower --steps or raise --timeout.") from None
+                        f"stopped; {OUT_OF_TIME_FIX}.") from None
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -71,6 +82,23 @@ def train_child(config: TrainConfig, gradient: str, seed: int, out: Path, *, tim
         tail = "".join(lines[-5:]).strip()
         raise RHELError(f"the {gradient.upper()} training failed (exit {proc.returncode}): {tail}")
     return read_results(run_dir(out, cfg, seed) / "results.json")
+
+
+def started_runs(config: TrainConfig, seed: int, out: Path) -> list[str]:
+    """The methods (of :data:`METHODS`) whose run folder in ``out`` holds checkpoints or results (a folder
+    with only the config of a run that failed before its first checkpoint is trained into again)."""
+    folders = {g: run_dir(out, child_config(config, g, seed), seed) for g in METHODS}
+    return [g for g, folder in folders.items() if run_outputs(folder)]
+
+
+def check_fresh(config: TrainConfig, seed: int, out: Path) -> None:
+    """Refuse an ``out`` that holds runs of this comparison already (without ``resume``), naming the fix."""
+    started = started_runs(config, seed, out)
+    if started:
+        names = " and ".join(g.upper() for g in started)
+        raise RHELError(f"{str(out)!r} already holds this comparison's {names} run; pass --resume to keep "
+                        "finished runs and continue unfinished ones, or choose another --out folder "
+                        "(nothing is overwritten).")
 
 
 def gradient_agreement(config: TrainConfig, seed: int, splits, *, batch: int = 4) -> list[dict[str, Any]]:
@@ -138,10 +166,17 @@ def table(config: TrainConfig, results: dict[str, dict], agreement: dict[str, fl
 
 
 def compare(config: TrainConfig, seed: int, out: str | Path, *, timeout: float = 600.0,
-            stream: TextIO | None = None, gradients: bool = True) -> dict[str, Any]:
-    """Train ``config`` with RHEL and with BPTT (children), check the gradients, return everything."""
+            stream: TextIO | None = None, gradients: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Train ``config`` with RHEL and with BPTT (children), check the gradients, return everything.
+
+    Without ``resume`` an ``out`` that already holds a run of this comparison is an error (before any
+    work). With it, a finished run is kept as it is and an unfinished or missing one is trained: an
+    interrupted comparison resumes.
+    """
     stream = stream if stream is not None else sys.stderr
     out = Path(out)
+    if not resume:
+        check_fresh(config, seed, out)
     t0 = time.perf_counter()
     agreement = rows = None
     splits = load_splits(config, seed)  # fails fast on an unknown or missing data set
@@ -153,10 +188,10 @@ def compare(config: TrainConfig, seed: int, out: str | Path, *, timeout: float =
     for g in METHODS:
         left = timeout - (time.perf_counter() - t0)
         if left <= 0:
-            raise RHELError(f"the comparison used its {timeout:.0f} s before training {g.upper()}; lower "
-                            "--steps or raise --timeout.")
+            raise RHELError(f"the comparison used its {timeout:.0f} s before training {g.upper()}; "
+                            f"{OUT_OF_TIME_FIX}.")
         print(f"training {g.upper()}...", file=stream, flush=True)
-        results[g] = train_child(config, g, seed, out, timeout=left, stream=stream)
+        results[g] = train_child(config, g, seed, out, timeout=left, stream=stream, resume=resume)
     summary = {"results": results, "gradient_agreement": agreement, "gradient_rows": rows,
                "total_s": time.perf_counter() - t0, "table": table(config, results, agreement)}
     atomic_write_text(out / "compare.json", json.dumps(summary, indent=2, default=str))
