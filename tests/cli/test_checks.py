@@ -1,0 +1,34 @@
+"""rhel.cli.checks: the up-front checks of flag values and output paths (none creates anything)."""
+
+import math
+
+import pytest
+
+from rhel.cli import checks
+from rhel.errors import RHELError
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf, -math.inf])
+def test_require_positive_refuses_non_finite_and_non_positive_values(value):
+    with pytest.raises(RHELError, match=r"^--timeout must be a finite number > 0, got"):
+        checks.require_positive("--timeout", value)
+
+
+def test_require_positive_and_non_negative_return_good_values():
+    assert checks.require_positive("--epsilon", 1e-3) == 1e-3
+    assert checks.require_non_negative("--seed", 0) == 0
+    with pytest.raises(RHELError, match=r"^--seed must be >= 0, got -1\.$"):
+        checks.require_non_negative("--seed", -1)
+
+
+def test_missing_folders_are_accepted_and_not_created(tmp_path):
+    checks.output_folder("--out", tmp_path / "a" / "b")
+    checks.output_file("--json", tmp_path / "c" / "d.json")
+    checks.output_figure("--plot", tmp_path / "e" / "f.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_without_write_permission_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(checks.os, "access", lambda path, mode: False)  # as a non-root user would see it
+    with pytest.raises(RHELError, match=r"cannot write in .* \(permission denied\)"):
+        checks.output_file("--json", tmp_path / "new" / "bench.json")
