@@ -92,10 +92,11 @@ def test_an_interrupted_comparison_resumes(tmp_path, capsys):
 def test_an_interrupt_says_how_to_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the default --out folder goes
 
-    def interrupted(config, seed, out, **kwargs):  # the RHEL run has started, then the user presses Ctrl-C
+    def interrupted(config, seed, out, **kwargs):  # the RHEL run has saved a checkpoint, then Ctrl-C
         folder = out / config.dataset / config.model / "rhel" / f"seed{seed}"
         folder.mkdir(parents=True)
         (folder / "config.json").write_text("{}")
+        (folder / "last.ckpt").write_bytes(b"")
         raise KeyboardInterrupt
 
     monkeypatch.setattr("rhel.training.compare.compare", interrupted)
