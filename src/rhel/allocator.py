@@ -20,14 +20,18 @@ of a training step's time (``docs/performance.md``, finding 23).
 The next step then reuses the pages of the last. The process's resident set stays near its high-water
 mark between steps instead of falling back; the mark itself does not grow.
 
-The price of one heap: the threads of XLA's runtime take one lock for their small allocations, which a
-dispatch-bound loop makes at every iteration. The generic engine's forward step (``rhel bench --suite
-engine``, P = 32: a scan of 20,000 small leapfrog steps, temporaries below the mmap threshold, so no
-faults to save) took 26 ms instead of 15 ms. So only the processes that train HSSMs set it up: ``rhel
-train`` and ``rhel compare`` (and their child processes), and the bench workers of the HSSM suite; the
-library never calls it on import, and a script that trains an HSSM with the library calls it once,
-before its first step. ``RHEL_RETAIN_FREED_MEMORY=0`` in the environment turns it off. Elsewhere (macOS,
-Windows, a libc that is not glibc) it does nothing and returns False.
+The price of one heap was a lock: the threads of XLA's runtime take it for their small allocations, which
+a loop dispatched kernel by kernel made at every iteration. The generic engine's forward step (``rhel
+bench --suite engine``, P = 32: a scan of 20,000 small leapfrog steps, temporaries below the mmap
+threshold, so no faults to save) took 26 ms instead of 15 ms. Since each such loop is compiled into one
+kernel (:func:`rhel.compile_small_loops`) the price is gone: 7.0–7.4 ms with one heap against 6.9–8.1 ms
+without, and at P = 256 (a loop too large for one kernel) within the machine's drift
+(``docs/performance.md``, finding 30). The setting still belongs to the processes that train HSSMs, where
+it saves the faults: ``rhel train`` and ``rhel compare`` (and their child processes), and the bench
+workers of the HSSM suite; the library never calls it on import (it changes the whole process's
+allocator), and a script that trains an HSSM with the library calls it once, before its first step.
+``RHEL_RETAIN_FREED_MEMORY=0`` in the environment turns it off. Elsewhere (macOS, Windows, a libc that is
+not glibc) it does nothing and returns False.
 
 Layer: imports only :mod:`rhel.environment`, nothing of the layers, so any layer may use it.
 """

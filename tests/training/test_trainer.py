@@ -6,7 +6,6 @@ real data set beat chance with both gradient methods is shown by tests/cli/test_
 import csv
 import io
 import os
-
 import re
 
 import equinox as eqx
