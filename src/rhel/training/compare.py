@@ -96,7 +96,8 @@ def check_fresh(config: TrainConfig, seed: int, out: Path) -> None:
     started = started_runs(config, seed, out)
     if started:
         names = " and ".join(g.upper() for g in started)
-        raise RHELError(f"{str(out)!r} already holds this comparison's {names} run; pass --resume to keep "
+        runs = "run" if len(started) == 1 else "runs"
+        raise RHELError(f"{str(out)!r} already holds this comparison's {names} {runs}; pass --resume to keep "
                         "finished runs and continue unfinished ones, or choose another --out folder "
                         "(nothing is overwritten).")
 
