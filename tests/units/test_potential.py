@@ -107,3 +107,44 @@ def test_bad_configuration_raises_rhel_error():
     hru = make_quadratic(False, jnp.float32)
     with pytest.raises(rhel.RHELError, match=r"expects inputs of shape \(L, 3\)"):
         hru(jnp.ones((2, 10, 3)), gradient=rhel.BPTT())
+    with pytest.raises(rhel.RHELError, match=r"expects inputs of shape \(L, 3\)"):
+        hru([1.0, 2.0, 3.0], gradient=rhel.BPTT())
+    # a nested list is an array like any other
+    assert hru([[1.0, 2.0, 3.0]] * 4, gradient=rhel.BPTT()).shape == (4, 3)
+    with pytest.raises(rhel.RHELError, match=r"dtype must be a real floating dtype"):
+        rhel.units.nonlinear.nonlinear_hru(3, 2, key=jr.key(0), dtype=jnp.int32)
+
+
+def test_a_potential_closing_over_a_differentiated_value(x64):
+    """A weight captured by the potential's closure (not passed in params) gets its gradient from the echo
+    too, as in rhel.simulate; before, RHEL left its tracer behind (UnexpectedTracerError)."""
+    u = jr.normal(jr.key(4), (30, 3))
+
+    def loss(c, gradient):
+        def potential(phi, u, params):
+            return c * quadratic(phi, u, params)
+
+        base = make_quadratic(train_dt=True)
+        hru = PotentialHRU(potential, base.params, hidden=3, state=6, key=jr.key(0), dt=0.3 * jnp.ones(6),
+                           train_dt=True)
+        return jnp.sum(jnp.sin(hru(u, gradient=gradient)))
+
+    want = jax.grad(loss)(0.7, rhel.BPTT())
+    got = jax.grad(loss)(0.7, rhel.RHEL(0.1))
+    assert abs(want) > 1e-3 and abs(got - want) <= 1e-10 * abs(want)
+
+
+def test_float64_parameters_with_float32_inputs_under_rhel(x64):
+    """The forward pass runs in the inputs' float32 (check_system casts δ); the echo must too, or its scan
+    carry is promoted by the float64 δ (a carry-type error). δ's gradient keeps its own float64."""
+    hru = make_quadratic(train_dt=True, dtype=jnp.float64)
+    u = jr.normal(jr.key(5), (30, 3), jnp.float32)
+
+    def grads(gradient):
+        return eqx.filter_grad(lambda m: jnp.sum(jnp.sin(m(u, gradient=gradient))))(hru)
+
+    want, got = grads(rhel.BPTT()), grads(rhel.RHEL(0.1))
+    assert got.dt_raw.dtype == jnp.float64
+    for b, r in zip(jax.tree.leaves(eqx.filter(want, eqx.is_inexact_array)),
+                    jax.tree.leaves(eqx.filter(got, eqx.is_inexact_array))):
+        assert jnp.linalg.norm(r - b) <= 1e-4 * jnp.linalg.norm(b)  # float32 round-off of the two methods

@@ -123,7 +123,9 @@ def echo_gradients(
     that needs it for gradients of its own (e.g. a readout's weights) instead of storing it.
     """
     dtype = phiL.dtype
-    step = jnp.broadcast_to(dt, phiL.shape).astype(dtype)
+    dt_in = dt  # its gradient is returned in its own shape and dtype
+    dt = jnp.asarray(dt).astype(dtype)  # a float64 step would promote a float32 echo's carry
+    step = jnp.broadcast_to(dt, phiL.shape)
     cotangent = cotangent.astype(dtype)
     scale = method.nudge_scale(cotangent, dt, weight=step)
     kick = method.epsilon / scale
@@ -166,8 +168,8 @@ def echo_gradients(
     grad_phi0 = -factor * pi2[1] / step
     grad_pi0 = -factor * phi2[1] / step
     grad_step = (jnp.where(nudged, acc_dt, jnp.zeros_like(acc_dt)) - phi0 * grad_phi0) / step
-    grad_dt = grad_step.reshape(jnp.shape(dt)) if jnp.ndim(dt) else jnp.sum(grad_step)
-    grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt)))
+    grad_dt = grad_step.reshape(jnp.shape(dt_in)) if jnp.ndim(dt_in) else jnp.sum(grad_step)
+    grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt_in)))
     if method.check_finite:
         # Each gradient carries its own check, so that a gradient the caller does not use is dead code
         # together with its check. The input gradients are not read again (that would keep the (L, H)
@@ -196,21 +198,37 @@ def rhel_integrate(
     so those values are first hoisted out with :func:`jax.closure_convert` and carried next to
     ``params``: the echo accumulates their gradients like any parameter's.
     """
+    potential, params = explicit_potential(potential, phi0, inputs[0], params)
+    return _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt)
+
+
+def explicit_potential(
+    potential: Potential, phi: Array, u: Array, params: PyTree
+) -> tuple[Potential, PyTree]:
+    """``(potential, params)`` with any values ``potential`` closes over hoisted into its parameters.
+
+    A custom VJP only differentiates its explicit arguments, so a potential that closes over a value being
+    differentiated (a model's weights captured by a closure instead of passed in ``params``) would leave
+    that value's tracer behind. :func:`jax.closure_convert` finds such values; they are carried next to
+    ``params`` as ``(params, consts)``, and the echo accumulates their gradients like any parameter's.
+    Without them the potential and the parameters are returned as they are (so that a potential's own
+    ``echo_derivatives`` stays visible to the echo). ``phi`` and ``u`` are examples of one step's shapes.
+    """
     # closure_convert caches on (and so hashes) its function; a fresh wrapper keeps any callable
     # usable, e.g. an eqx.Module holding (possibly traced) arrays, whose arrays become consts here.
     def wrapper(phi, u, params):
         return potential(phi, u, params)
 
-    converted, consts = jax.closure_convert(wrapper, phi0, inputs[0], params)
-    if consts:
-        consts = tuple(consts)
+    converted, consts = jax.closure_convert(wrapper, phi, u, params)
+    if not consts:
+        return potential, params
+    consts = tuple(consts)
 
-        def explicit(phi, u, params_and_consts):
-            params, consts = params_and_consts
-            return converted(phi, u, params, *consts)
+    def explicit(phi, u, params_and_consts):
+        params, consts = params_and_consts
+        return converted(phi, u, params, *consts)
 
-        return _rhel_integrate(explicit, method, (params, consts), inputs, phi0, pi0, dt)
-    return _rhel_integrate(potential, method, params, inputs, phi0, pi0, dt)
+    return explicit, (params, consts)
 
 
 def final_state_vjp(forward, backward):

@@ -247,7 +247,9 @@ def nonlinear_hru(
     for name, n in (("hidden", hidden), ("state", state)):
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise RHELError(f"{name} must be a positive integer, got {n!r}.")
-    dtype = jnp.result_type(float) if dtype is None else dtype
+    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise RHELError(f"nonlinear_hru(dtype={dtype}): dtype must be a real floating dtype.")
     kw, kc, kdrive, kdt, kunit = jr.split(key, 5)
     if dt is None:
         lo, hi = dt_range

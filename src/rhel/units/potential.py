@@ -32,7 +32,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from rhel.engine.echo import echo_gradients, final_state_vjp
+from rhel.engine.echo import echo_gradients, explicit_potential, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential
@@ -147,6 +147,7 @@ class PotentialHRU(HRU):
         self, u: Float[Array, "L H"], *, gradient: GradientMethod
     ) -> Float[Array, "L H"]:
         """``o_k = C φ_k + D ⊙ u_k`` with φ_1 … φ_L from the leapfrog of V driven by ``u`` (or ``drive(u)``)."""
+        u = u if hasattr(u, "dtype") else jnp.asarray(u, self.C.dtype)  # e.g. a nested list
         if jnp.ndim(u) != 2 or jnp.shape(u)[1] != self.hidden:
             raise RHELError(
                 f"{type(self).__name__} expects inputs of shape (L, {self.hidden}) (one sequence); got "
@@ -179,6 +180,12 @@ def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
 
     def drive_fn(arrays, u):
         return u if drive is None else eqx.combine(arrays, drive_static)(u)
+
+    # values the potential closes over (e.g. a weight under jax.grad) become parameters of the custom VJP
+    v = jax.eval_shape(drive_fn, drive_arrays, u)
+    potential, params = explicit_potential(
+        potential, jnp.zeros((C.shape[1],), u.dtype), jnp.zeros(v.shape[1:], v.dtype), params
+    )
 
     def forward(params, arrays, C, D, dt, u):
         zeros = jnp.zeros((C.shape[1],), u.dtype)
