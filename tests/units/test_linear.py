@@ -228,6 +228,21 @@ def test_float32_forward_dtype_and_jit():
     np.testing.assert_allclose(out, layer(u, gradient=rhel.BPTT()), rtol=1e-5, atol=1e-5)
 
 
+def test_float32_weights_with_float64_inputs_compute_in_float64_for_both_methods(x64):
+    """The inputs' promoted dtype, as any jnp operation: RHEL's scan carries do not mix the two."""
+    layer = LinearHRU(3, 2, key=jr.key(5), dtype=jnp.float32)
+    u = _data((20, 3), 13, jnp.float64)
+    grads = {}
+    for method in (rhel.RHEL(), rhel.BPTT()):
+        out = layer(u, gradient=method)
+        assert out.dtype == jnp.float64
+        grads[type(method).__name__] = eqx.filter_grad(lambda m: jnp.sum(m(u, gradient=method) ** 2))(layer)
+    for name in FIELDS:
+        got, want = getattr(grads["RHEL"], name), getattr(grads["BPTT"], name)
+        assert got.dtype == jnp.float32  # the weights' own dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
 # --- memory: no (L, P, H) tensor anywhere in the gradient computation ---
 
 
@@ -296,6 +311,8 @@ def test_refuses_unstable_step_and_stiffness():
         (lambda m: m(jnp.ones((5, 4)), gradient=rhel.BPTT()), r"shape \(L, 3\)"),
         (lambda m: m(jnp.ones((2, 5, 3)), gradient=rhel.BPTT()), "jax.vmap"),
         (lambda m: m(jnp.ones((0, 3)), gradient=rhel.BPTT()), "length 0"),
+        (lambda m: m(jnp.ones((5, 3)) * (1 + 1j), gradient=rhel.RHEL()), "complex inputs"),
+        (lambda m: m(jnp.ones((5, 3)) * (1 + 1j), gradient=rhel.BPTT()), "complex inputs"),
         (lambda m: m(jnp.ones((5, 3)), gradient="rhel"), "gradient method"),
         (lambda m: LinearHRU(0, 2, key=jr.key(0)), "positive integer"),
         (lambda m: LinearHRU(3, 2, key=jr.key(0), dtype=jnp.int32), "floating"),

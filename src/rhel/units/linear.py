@@ -375,6 +375,12 @@ class LinearHRU(HRU):
             )
         if jnp.shape(u)[0] < 1:
             raise RHELError("LinearHRU got a sequence of length 0; it needs at least one step.")
+        if jnp.iscomplexobj(u):
+            raise RHELError(
+                "LinearHRU got complex inputs; it takes real ones (its complex weights act on a real input). "
+                "Split a complex input into its real and imaginary parts, e.g. "
+                "jnp.concatenate([u.real, u.imag], axis=-1), with hidden twice as wide."
+            )
         return jnp.asarray(u, jnp.result_type(u, self.D))
 
     def readout(self, phis: Float[Array, "L K P"], u: Float[Array, "L H"]) -> Float[Array, "L H"]:
@@ -385,11 +391,12 @@ class LinearHRU(HRU):
         """Run the layer over one sequence (parallel scan); differentiable by BPTT or RHEL."""
         gradient = check_gradient_method(gradient)
         u = self._check_inputs(u)
-        a, step = self.stiffness(), self.step()
+        # every array in the inputs' (promoted) dtype: float32 weights with float64 inputs compute in float64
+        a, step, B, C, D = (x.astype(u.dtype) for x in (self.stiffness(), self.step(), self.B, self.C, self.D))
         step = _check_stable(a, step)
         if isinstance(gradient, RHEL):
-            return rhel_layer(gradient, a, step, self.B, self.C, self.D, u)
-        return self.readout(oscillator_positions(a, step, _forcing(self.B, u)), u)
+            return rhel_layer(gradient, a, step, B, C, D, u)
+        return _readout(oscillator_positions(a, step, _forcing(B, u)), C, D, u)
 
     # --- the same layer as a generic-engine system (sequential leapfrog), for cross-checks ---
 
