@@ -55,6 +55,27 @@ def test_state0_shapes_must_agree(state0, match):
         run(state0=state0)
 
 
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("inputs", dict(inputs=jnp.zeros((L, H)) * (1 + 1j))),
+        ("phi0", dict(state0=(jnp.ones(P) * (1 + 2j), jnp.zeros(P)))),
+        ("pi0", dict(state0=(jnp.ones(P), jnp.zeros(P, complex)))),
+        ("dt", dict(dt=0.1 + 0j)),
+    ],
+)
+def test_complex_values_are_refused_not_cast(name, kwargs):
+    """A cast to real would drop the imaginary part silently (with at most a NumPy ComplexWarning)."""
+    with pytest.raises(rhel.RHELError, match=rf"^{name} is complex; .*x\.real, x\.imag"):
+        run(**kwargs)
+
+
+@pytest.mark.parametrize("dt", [None, "0.1"])
+def test_dt_must_be_a_number(dt):
+    with pytest.raises(rhel.RHELError, match=r"dt must be a number > 0 or an array of them"):
+        run(dt=dt)
+
+
 def test_dt_shape_must_agree_with_state0():
     with pytest.raises(rhel.RHELError, match=r"dt must be a scalar or have one step per dimension, shape \(3,\)"):
         run(dt=jnp.full(P + 1, 0.1))
@@ -93,6 +114,15 @@ def test_params_must_be_floating_point():
 def test_epsilon_must_be_a_positive_finite_number(epsilon):
     with pytest.raises(rhel.RHELError, match="epsilon must be a finite Python number > 0"):
         rhel.RHEL(epsilon=epsilon)
+
+
+@pytest.mark.parametrize("make", [lambda v: rhel.RHEL(check_finite=v), lambda v: rhel.BPTT(checkpoint=v)])
+def test_switches_must_be_booleans(make):
+    for bad in ("no", "yes", 0.1, None):
+        with pytest.raises(rhel.RHELError, match=r"must be True or False"):
+            make(bad)
+    for good in (True, False):
+        make(good)
 
 
 def test_nudge_mode_is_checked():

@@ -38,6 +38,7 @@ from typing import Literal
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jaxtyping import Array, Float
 
@@ -45,6 +46,12 @@ from rhel.errors import RHELError
 
 
 _NORM_BLOCK = 256  # rows per iteration of the nudge scale's reduction
+
+
+def _check_flag(method: str, name: str, value: object) -> None:
+    """A switch must be True or False (a string such as "no" would otherwise count as True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise RHELError(f"{method}({name}={value!r}): {name} must be True or False.")
 
 
 class GradientMethod(eqx.Module):
@@ -61,6 +68,9 @@ class BPTT(GradientMethod):
 
     checkpoint: bool = eqx.field(default=False, static=True)
 
+    def __check_init__(self):
+        _check_flag("BPTT", "checkpoint", self.checkpoint)
+
 
 class RHEL(GradientMethod):
     """Recurrent Hamiltonian Echo Learning: gradients from two nudged echo passes.
@@ -72,8 +82,11 @@ class RHEL(GradientMethod):
             paper's convention).
         check_finite: raise an error when the echo produces a non-finite gradient from finite inputs.
 
-    RHEL is a custom reverse-mode rule (``jax.grad``, ``jax.vjp``); forward mode (``jax.jvp``,
-    ``jax.jacfwd``, Hessians through ``jacfwd(grad)``) needs ``BPTT``.
+    RHEL is a custom reverse-mode rule (``jax.grad``, ``jax.vjp``, ``jax.jacrev``). Forward mode of a loss
+    through it (``jax.jvp``, ``jax.jacfwd``, ``jax.linearize``) is not defined — JAX says "can't apply
+    forward-mode autodiff (jvp) to a custom_vjp function" — and needs ``BPTT``. Second derivatives
+    (``jax.hessian``, ``grad`` of ``grad``) work: they differentiate the echo itself, so they carry its
+    O(ε²) bias for a nonlinear potential.
     """
 
     epsilon: float = eqx.field(default=0.1, static=True)
@@ -89,6 +102,7 @@ class RHEL(GradientMethod):
                 f"RHEL(epsilon={eps!r}): epsilon must be a finite Python number > 0 (a static "
                 "setting, not an array); typical values are 1e-3 to 1 (the default is 0.1)."
             )
+        _check_flag("RHEL", "check_finite", self.check_finite)
         if self.nudge not in ("relative", "absolute"):
             raise RHELError(
                 f"RHEL(nudge={self.nudge!r}): nudge must be 'relative' or 'absolute'."

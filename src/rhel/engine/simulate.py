@@ -56,6 +56,10 @@ def check_system(
             f"{_shape(phi0)} and {_shape(pi0)}."
         )
     (P,) = _shape(phi0)
+    if dt is None or isinstance(dt, (str, bytes)):
+        raise RHELError(
+            f"dt must be a number > 0 or an array of them, one per dimension (the leapfrog step); got {dt!r}."
+        )
     if _shape(dt) not in ((), (P,)):
         raise RHELError(
             f"dt must be a scalar or have one step per dimension, shape ({P},); got shape {_shape(dt)}."
@@ -67,6 +71,13 @@ def check_system(
                 f"{jnp.result_type(leaf)}. Convert it with jnp.asarray(x, dtype=float) or close over it."
             )
 
+    for name, x in (("inputs", inputs), ("phi0", phi0), ("pi0", pi0), ("dt", dt)):
+        if jnp.iscomplexobj(x):
+            raise RHELError(
+                f"{name} is complex; the leapfrog runs on real numbers (a cast would drop the imaginary "
+                "part). Split a complex quantity into its real and imaginary parts, e.g. "
+                "jnp.concatenate([x.real, x.imag], axis=-1)."
+            )
     dtype = jnp.result_type(inputs, phi0, pi0)
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
