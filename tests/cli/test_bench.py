@@ -136,6 +136,9 @@ def no_worker(monkeypatch):
     "argv, message",
     [
         (["--lengths", "10,abc"], "--lengths"),
+        (["--lengths", ""], "--lengths is empty"),  # not the default sweep
+        (["--lengths", " , "], "--lengths is empty"),
+        (["--methods", ""], "--methods is empty"),
         (["--methods", "diffrax_sie"], "not a method of the hssm suite"),
         (["--suite", "engine", "--state", "0"], "state must be a positive integer"),
         (["--timeout", "nan"], "--timeout must be a finite number > 0, got nan"),

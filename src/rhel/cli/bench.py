@@ -86,8 +86,12 @@ def _configs(args):
         if getattr(args, name) is not None:
             shape[name] = getattr(args, name)
     default_lengths = DEFAULT_LENGTHS["engine" if args.suite == "engine" else args.shape]
-    lengths = parse_list(args.lengths, name="lengths", cast=int) if args.lengths else default_lengths
-    methods = parse_list(args.methods, name="methods") if args.methods else DEFAULT_METHODS[args.suite]
+    lengths = (
+        parse_list(args.lengths, name="lengths", cast=int) if args.lengths is not None else default_lengths
+    )
+    methods = (
+        parse_list(args.methods, name="methods") if args.methods is not None else DEFAULT_METHODS[args.suite]
+    )
     models = ("linear", "nonlinear") if args.model == "both" else (args.model,)
     return plan(
         args.suite,
