@@ -139,6 +139,9 @@ def no_worker(monkeypatch):
         (["--lengths", ""], "--lengths is empty"),  # not the default sweep
         (["--lengths", " , "], "--lengths is empty"),
         (["--methods", ""], "--methods is empty"),
+        (["--methods", "bptt,rhel,rhel"], "--methods lists rhel twice; give each value once."),
+        (["--lengths", "1000,1000"], "--lengths lists 1000 twice; give each value once."),
+        (["--lengths", "8, 08"], "--lengths lists 8 twice"),  # the same number, written differently
         (["--methods", "diffrax_sie"], "not a method of the hssm suite"),
         (["--suite", "engine", "--state", "0"], "state must be a positive integer"),
         (["--timeout", "nan"], "--timeout must be a finite number > 0, got nan"),

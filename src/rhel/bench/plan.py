@@ -34,6 +34,14 @@ def parse_list(text: str, *, name: str, cast=str) -> list:
         raise RHELError(f"--{name}: cannot read {text!r} as a comma-separated list of {cast.__name__}.") from e
 
 
+def _refuse_duplicates(flag: str, values: Sequence) -> None:
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise RHELError(f"{flag} lists {value} twice; give each value once.")
+        seen.add(value)
+
+
 def plan(
     suite: str,
     *,
@@ -45,8 +53,11 @@ def plan(
     """All configurations of a run, length by length so that slow drifts of the machine hit all methods.
 
     ``fields`` are the other :class:`~rhel.bench.config.Config` fields (shape, repeats, ε, ...). The
-    engine suite has no model, so ``models`` is ignored there.
+    engine suite has no model, so ``models`` is ignored there. A method or length given twice is refused
+    (it would be measured twice, and one model and length's interleaved timing needs each method once).
     """
+    _refuse_duplicates("--methods", methods)
+    _refuse_duplicates("--lengths", lengths)
     for m in methods:
         if m not in METHODS[suite]:
             raise RHELError(
