@@ -166,6 +166,15 @@ def test_unwritable_outputs_are_refused_before_measuring(tmp_path, capsys, no_wo
     assert "a-file is a file, not a folder" in capsys.readouterr().err
 
 
+def test_the_json_and_the_plot_cannot_be_one_file(tmp_path, capsys, no_worker):
+    path = tmp_path / "bench.png"
+    assert main(["bench", "--json", str(path), "--plot", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"rhel bench: error: --json {path} and --plot {path} are the same file (the figure would "
+                   "overwrite the results); give them two different paths.\n")
+    assert not path.exists()
+
+
 def test_an_interrupted_run_keeps_what_it_measured(tmp_path, monkeypatch, capsys):
     """Each result is written as it comes; an interrupt leaves valid JSON that says the run is incomplete."""
     out = tmp_path / "sub" / "bench.json"

@@ -32,3 +32,19 @@ def test_a_folder_without_write_permission_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(checks.os, "access", lambda path, mode: False)  # as a non-root user would see it
     with pytest.raises(RHELError, match=r"cannot write in .* \(permission denied\)"):
         checks.output_file("--json", tmp_path / "new" / "bench.json")
+
+
+def test_the_json_and_the_plot_must_be_two_files(tmp_path, monkeypatch):
+    from argparse import Namespace
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "real.png").write_text("")
+    (tmp_path / "link.png").symlink_to(tmp_path / "real.png")
+    same = [("out.png", "out.png"), ("out.png", str(tmp_path / "out.png")), ("sub/../out.png", "out.png"),
+            ("link.png", "real.png")]
+    for json_path, plot_path in same:
+        with pytest.raises(RHELError, match=rf"^--json {json_path} and --plot {plot_path} are the same file"):
+            checks.report_outputs(Namespace(json=json_path, plot=plot_path), json_example="bench.json")
+    checks.report_outputs(Namespace(json="out.json", plot="out.png"), json_example="bench.json")
+    checks.report_outputs(Namespace(json="sub/out.png", plot="out.png"), json_example="bench.json")

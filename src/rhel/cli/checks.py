@@ -74,9 +74,24 @@ def output_figure(flag: str, path: str | os.PathLike) -> None:
         raise RHELError(f"{flag} {e}") from None
 
 
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path once symbolic links and ``..`` are resolved, or
+    two existing links to one file."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): different files
+        return False
+
+
 def report_outputs(args, *, json_example: str) -> None:
-    """Check the ``--json`` file and the ``--plot`` figure of a command that writes both (when given)."""
+    """Check the ``--json`` file and the ``--plot`` figure of a command that writes both (when given), and
+    that they are two different files (the figure, written last, would replace the JSON)."""
     if args.json:
         output_file("--json", args.json, example=json_example)
     if args.plot:
         output_figure("--plot", args.plot)
+    if args.json and args.plot and _same_file(args.json, args.plot):
+        raise RHELError(f"--json {args.json} and --plot {args.plot} are the same file (the figure would "
+                        "overwrite the results); give them two different paths.")
