@@ -59,3 +59,28 @@ def test_file_system_errors_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("rhel report: error: Is a directory: ") and err.rstrip().endswith("report.md")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (b"[1, 2]", "a JSON list, not an object"),
+        (b"\xff\xfe\x00binary", "not UTF-8 text"),
+        (b"{\"dataset\": ", "not JSON: "),
+        (b"{\"seed\": 1}", "no 'dataset' field"),
+        (json.dumps(dict(dataset="GunPoint", model="linear", gradient="rhel", task="classification", seed=[1],
+                         test_metric=0.5)).encode(), "'seed' is [1], not an integer"),
+        (json.dumps(dict(dataset="GunPoint", model="linear", gradient="rhel", task="classification", seed=1,
+                         test_metric=None)).encode(), "'test_metric' is None, not a number"),
+    ],
+)
+def test_a_malformed_results_file_is_a_one_line_error(tmp_path, capsys, content, why):
+    bad = tmp_path / "bad" / "results.json"
+    bad.parent.mkdir()
+    bad.write_bytes(content)
+    assert main(["report", str(tmp_path / "bad"), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rhel report: error: {str(bad)!r} is not a results file of rhel train ({why}")
+    assert err.endswith("); remove it or point rhel report elsewhere.\n") and len(err.splitlines()) == 1
+    assert not (tmp_path / "rep").exists()
+

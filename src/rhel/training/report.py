@@ -37,6 +37,42 @@ def _dataset_key(name: str):
     return (DATASET_ORDER.index(name), "") if name in DATASET_ORDER else (len(DATASET_ORDER), name)
 
 
+#: The fields of a ``results.json`` the report reads, and the types they must have.
+FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    **{name: ((str,), "a string") for name in ("dataset", "model", "gradient", "task")},
+    "seed": ((int,), "an integer"),
+    "test_metric": ((int, float), "a number"),
+}
+
+
+def _read_run(path: Path) -> dict[str, Any]:
+    """The content of one ``results.json``; an :class:`RHELError` naming the file and what is wrong when it
+    cannot be read, is not UTF-8 JSON, is not a JSON object, or lacks one of :data:`FIELDS` (or has it with
+    another type)."""
+
+    def refuse(why: str):
+        raise RHELError(f"{str(path)!r} is not a results file of rhel train ({why}); remove it or point rhel "
+                        "report elsewhere.")
+
+    try:
+        r = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        refuse(f"{type(e).__name__}: {e}")
+    except UnicodeDecodeError:
+        refuse("not UTF-8 text")
+    except json.JSONDecodeError as e:
+        refuse(f"not JSON: {e}")
+    if not isinstance(r, dict):
+        refuse(f"a JSON {type(r).__name__}, not an object")
+    for name in FIELDS:
+        if name not in r:
+            refuse(f"no {name!r} field")
+        value, (types, kind) = r[name], FIELDS[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            refuse(f"{name!r} is {value!r}, not {kind}")
+    return r
+
+
 def collect(paths: list[str | Path]) -> list[dict[str, Any]]:
     """Every run's results under ``paths`` (a run folder or any folder above run folders)."""
     runs = []
@@ -45,13 +81,8 @@ def collect(paths: list[str | Path]) -> list[dict[str, Any]]:
             raise RHELError(f"{str(p)!r} does not exist; pass run folders (or their parent) written by rhel train.")
         files = [p] if p.is_file() else sorted(p.rglob(RESULTS))
         for f in files:
-            try:
-                r = json.loads(f.read_text())
-                r["_dir"] = str(f.parent)
-                _ = r["dataset"], r["model"], r["gradient"], r["seed"], r["test_metric"], r["task"]
-            except (json.JSONDecodeError, KeyError, OSError) as e:
-                raise RHELError(f"{str(f)!r} is not a results file of rhel train ({type(e).__name__}: {e}); "
-                                "remove it or point rhel report elsewhere.") from None
+            r = _read_run(f)
+            r["_dir"] = str(f.parent)
             runs.append(r)
     if not runs:
         raise RHELError(f"no {RESULTS} found under {', '.join(map(str, paths))}; train first with rhel train "
