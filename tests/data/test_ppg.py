@@ -187,3 +187,37 @@ def test_prepare_from_the_cache_folder(ppg_source, tmp_path):
     assert data.is_cached(data.resolve("PPG-DaLiA"), cache)
     splits = data.load("PPG-DaLiA", seed=5, cache_dir=cache)  # converts on first use
     assert (cache / "ppg_dalia.npz").is_file() and len(splits.train) > 0
+
+
+def test_a_re_extracted_subject_file_is_converted_again(ppg_source, tmp_path):
+    src = _copy_source(ppg_source, tmp_path / "PPG_FieldStudy")
+    cache = tmp_path / "cache"
+    data.prepare("PPG-DaLiA", source=src, cache_dir=cache)
+    before = data.load("PPG-DaLiA", seed=0, cache_dir=cache).meta["scaling"]["S1"]
+    (src / "S1" / "S1.pkl").unlink()  # extracted again, with other content
+    write_subject(src / "S1" / "S1.pkl", PPG_LABELS[1], np.random.default_rng(99))
+    after = data.load("PPG-DaLiA", seed=0, cache_dir=cache).meta["scaling"]["S1"]
+    assert after != before
+    data.prepare("PPG-DaLiA", source=src, cache_dir=tmp_path / "fresh")
+    assert after == data.load("PPG-DaLiA", seed=0, cache_dir=tmp_path / "fresh").meta["scaling"]["S1"]
+
+
+def test_the_npz_is_used_when_the_subject_files_are_gone(ppg_source, tmp_path):
+    src = _copy_source(ppg_source, tmp_path / "PPG_FieldStudy")
+    cache = tmp_path / "cache"
+    data.prepare("PPG-DaLiA", source=src, cache_dir=cache)
+    shutil.rmtree(src)
+    assert len(data.load("PPG-DaLiA", seed=0, cache_dir=cache).train) > 0
+
+
+def test_an_npz_without_its_record_is_refused_or_converted_again(prepared, ppg_source, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with np.load(prepared / "ppg_dalia.npz") as z:  # as an rhel that did not record the files wrote it
+        np.savez(cache / "ppg_dalia.npz", **{k: z[k] for k in z.files if k != "files"})
+    with pytest.raises(DatasetError, match=r"does not record which subject files.*rhel data prepare PPG-DaLiA"):
+        data.load("PPG-DaLiA", seed=0, cache_dir=cache)
+    _copy_source(ppg_source, cache / "PPG_FieldStudy")
+    data.load("PPG-DaLiA", seed=0, cache_dir=cache)
+    with np.load(cache / "ppg_dalia.npz") as z:
+        assert "files" in z.files

@@ -261,3 +261,77 @@ def test_bad_arguments(cache):
         data.load("BasicMotions", seed=0, length=100, cache_dir=cache)
     with pytest.raises(DatasetError, match="seed"):
         data.load("BasicMotions", seed=-1, cache_dir=cache)
+
+
+def _write_toy(folder, offset=0.0, seed=0):
+    series, labels = _toy(seed)
+    series = [s + offset for s in series]
+    write_ts(folder / "Heartbeat_TRAIN.ts", "Heartbeat", series[:20], labels[:20])
+    write_ts(folder / "Heartbeat_TEST.ts", "Heartbeat", series[20:], labels[20:])
+
+
+def test_replaced_ts_files_are_converted_again(cache, tmp_path):
+    _write_toy(tmp_path / "src")
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    assert abs(data.load("Heartbeat", seed=0, cache_dir=cache).train.x.mean()) < 1
+    _write_toy(cache / "uea" / "Heartbeat", offset=100.0)  # e.g. a fresh archive unzipped over the old one
+    assert data.load("Heartbeat", seed=0, cache_dir=cache).train.x.mean() == pytest.approx(100, abs=1)
+
+
+def test_a_replaced_file_of_the_same_size_is_read_again(cache, tmp_path):
+    import os
+
+    _write_toy(tmp_path / "src")
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    train = cache / "uea" / "Heartbeat" / "Heartbeat_TRAIN.ts"
+    first = data.load("Heartbeat", seed=0, split="official", cache_dir=cache)
+    content = train.read_bytes()
+    start = content.index(b"@data")
+    digit = next(i for i in range(start, len(content)) if content[i : i + 1].isdigit())  # of the first value
+    changed = content[:digit] + (b"9" if content[digit : digit + 1] != b"9" else b"8") + content[digit + 1 :]
+    stat = train.stat()
+    train.write_bytes(changed)
+    os.utime(train, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # the same size, a later time
+    assert train.stat().st_size == stat.st_size
+    second = data.load("Heartbeat", seed=0, split="official", cache_dir=cache)
+    assert not np.array_equal(np.concatenate([first.train.x, first.val.x]),
+                              np.concatenate([second.train.x, second.val.x]))
+
+
+def test_an_npz_without_its_record_is_converted_again(cache, tmp_path):
+    _write_toy(tmp_path / "src")
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    npz = cache / "uea" / "Heartbeat.npz"
+    with np.load(npz) as z:
+        old = {k: z[k] for k in z.files if k != "files"}  # as an rhel that did not record the files wrote it
+    old["x"] = old["x"] + 1000.0
+    np.savez(npz, **old)
+    assert abs(data.load("Heartbeat", seed=0, cache_dir=cache).train.x.mean()) < 1
+    with np.load(npz) as z:
+        assert "files" in z.files
+
+
+def test_the_npz_is_the_only_copy_when_the_ts_files_are_gone(cache, tmp_path, monkeypatch):
+    import shutil
+
+    _write_toy(tmp_path / "src")
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    first = data.load("Heartbeat", seed=0, cache_dir=cache)
+    shutil.rmtree(cache / "uea" / "Heartbeat")
+
+    def no_download(name, cache):
+        raise AssertionError("downloaded although the converted npz was there")
+
+    monkeypatch.setattr(uea, "download", no_download)
+    np.testing.assert_array_equal(data.load("Heartbeat", seed=0, cache_dir=cache).train.x, first.train.x)
+
+
+def test_a_copy_in_the_cache_takes_over_from_the_shipped_set(cache):
+    import shutil
+
+    assert "shipped with aeon" in data.load("BasicMotions", seed=0, cache_dir=cache).info.source
+    (cache / "uea" / "BasicMotions").mkdir()
+    for split in ("TRAIN", "TEST"):
+        shutil.copyfile(uea.aeon_data_dir() / "BasicMotions" / f"BasicMotions_{split}.ts",
+                        cache / "uea" / "BasicMotions" / f"BasicMotions_{split}.ts")
+    assert "(aeon .ts files, cache)" in data.load("BasicMotions", seed=0, cache_dir=cache).info.source

@@ -3,6 +3,9 @@
 Location: an explicit path > ``$RHEL_DATA`` > ``$XDG_CACHE_HOME/rhel`` > ``~/.cache/rhel``. Everything written
 there goes to a temporary file (or folder) in the same directory first and is then moved into place with
 ``os.replace``, so an interrupted write never leaves a half-written file under the final name.
+
+A converted cache file records the source files it was built from (:func:`file_record`: path, size and
+modification time of each), so that a loader can tell when those files were replaced and convert them again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -65,3 +68,25 @@ def save_json(final: Path, obj: dict) -> None:
     """A JSON file written atomically."""
     with atomic_path(final, suffix=".json") as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
+
+
+def file_record(paths: Iterable[Path]) -> str:
+    """JSON list ``[[absolute path, size, mtime_ns], ...]`` of ``paths`` (symlinks followed for size and time)."""
+    entries = []
+    for p in paths:
+        st = Path(p).stat()
+        entries.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
+    return json.dumps(entries)
+
+
+def changed_files(record: str) -> list[str]:
+    """The files of a :func:`file_record` that exist now with another size or mtime_ns (files gone are left out)."""
+    changed = []
+    for path, size, mtime_ns in json.loads(record):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+            changed.append(path)
+    return changed

@@ -4,7 +4,10 @@ Each file is a latin-1 pickled dict: ``signal → wrist → ACC`` (32 Hz × 3), 
 (4 Hz), and ``label``, the reference heart rate every 2 s (each over an 8 s window). Conversion (``rhel data
 prepare PPG-DaLiA``) brings every channel to 64 Hz by repetition (ACC ×2, EDA and TEMP ×16), gives 6 input
 channels [ACC_x, ACC_y, ACC_z, BVP, EDA, TEMP], prepends 3 copies of the first label so that label j sits at
-sample 128·j, and stores the unscaled arrays in ``<cache>/ppg_dalia.npz``.
+sample 128·j, and stores the unscaled arrays in ``<cache>/ppg_dalia.npz`` with the path, size and mtime_ns of
+each subject file. A load converts again when a recorded file that still exists has changed (re-extracted),
+or when the npz has no such record (then from ``<cache>/PPG_FieldStudy``); a recorded file that is gone is
+not compared, the npz being then the only copy.
 
 Loading, per subject: the recording is cut in time into contiguous 70/15/15 portions whose order is one of
 six layouts drawn from the seed (the reference draws it unseeded); cuts fall on label boundaries (multiples
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import save_npz
+from rhel.data.cache import changed_files, file_record, save_npz
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -128,30 +131,64 @@ def _subject_files(source: Path) -> dict[int, Path]:
     return files
 
 
+def convert(source: Path) -> dict[str, np.ndarray]:
+    """The 15 subject files under ``source`` as the arrays of ppg_dalia.npz, with their record ("files")."""
+    files = _subject_files(source)
+    # recorded before reading, so that a file replaced meanwhile is converted again by the next load
+    arrays = {"files": np.array(file_record(files.values()))}
+    for i, path in files.items():
+        arrays[f"S{i}_x"], arrays[f"S{i}_y"] = read_subject(path)
+    return arrays
+
+
 def prepare(cache: Path, source: Path | None = None) -> Path:
     """Convert the 15 subject pickles (from ``source`` or ``<cache>/PPG_FieldStudy``) into ``<cache>/ppg_dalia.npz``."""
     source = Path(source) if source is not None else cache / "PPG_FieldStudy"
     if not source.exists():
         raise DatasetError(_missing_message(cache))
-    arrays = {}
-    for i, path in _subject_files(source).items():
-        arrays[f"S{i}_x"], arrays[f"S{i}_y"] = read_subject(path)
-    save_npz(npz_path(cache), **arrays)
+    save_npz(npz_path(cache), **convert(source))
     return npz_path(cache)
 
 
-def _read_cache(cache: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    npz = npz_path(cache)
-    if not npz.is_file():
-        prepare(cache)
+def _load_npz(npz: Path) -> dict[str, np.ndarray]:
+    """Every array of ppg_dalia.npz; a DatasetError naming it when it cannot be read or lacks a subject."""
     try:
         with np.load(npz, allow_pickle=False) as z:
-            return {i: (z[f"S{i}_x"], z[f"S{i}_y"]) for i in SUBJECTS}
+            arrays = {k: z[k] for k in z.files}
+        reason = next((f"no {k}" for i in SUBJECTS for k in (f"S{i}_x", f"S{i}_y") if k not in arrays), None)
     except Exception as e:
+        reason = type(e).__name__
+    if reason is not None:
         raise DatasetError(
-            f"cannot read the cached {npz}: it is truncated or corrupted ({type(e).__name__}). Delete it and run "
+            f"cannot read the cached {npz}: it is truncated or corrupted ({reason}). Delete it and run "
             f"`rhel data prepare {NAME} --source /path/to/PPG_FieldStudy`."
-        ) from None
+        )
+    return arrays
+
+
+def _outdated(arrays: dict[str, np.ndarray], cache: Path) -> Path | None:
+    """The folder to convert again when the npz's ``arrays`` are out of date (module docstring), else None."""
+    if "files" not in arrays:  # written before the npz recorded its subject files
+        if (cache / "PPG_FieldStudy").is_dir():
+            return cache / "PPG_FieldStudy"
+        raise DatasetError(
+            f"{npz_path(cache)} does not record which subject files it was converted from (an older rhel wrote "
+            f"it), so it may be out of date. Convert them again: `rhel data prepare {NAME} --source "
+            f"/path/to/PPG_FieldStudy`."
+        )
+    changed = changed_files(str(arrays["files"]))
+    return Path(changed[0]).parents[1] if changed else None
+
+
+def _read_cache(cache: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The converted recordings by subject, converted (again) first when the npz is missing or out of date."""
+    npz = npz_path(cache)
+    arrays = _load_npz(npz) if npz.is_file() else None
+    source = cache / "PPG_FieldStudy" if arrays is None else _outdated(arrays, cache)
+    if source is not None:
+        prepare(cache, source)
+        arrays = _load_npz(npz)
+    return {i: (arrays[f"S{i}_x"], arrays[f"S{i}_y"]) for i in SUBJECTS}
 
 
 def nonfinite(signal: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:

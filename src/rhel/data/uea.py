@@ -2,11 +2,15 @@
 
 Where the files are looked for, in order:
 
-1. ``<cache>/uea/NAME.npz`` — the converted arrays (written by the first load, atomically);
-2. ``<cache>/uea/NAME/NAME_TRAIN.ts`` and ``NAME_TEST.ts`` — downloaded or put there by ``rhel data prepare``;
-3. the sets aeon ships inside its package (BasicMotions, JapaneseVowels, ACSF1, ...), no network needed;
-4. otherwise aeon downloads the archive's files into a temporary folder of the cache, moved into place
+1. ``<cache>/uea/NAME/NAME_TRAIN.ts`` and ``NAME_TEST.ts`` — downloaded or put there by ``rhel data prepare``;
+2. the sets aeon ships inside its package (BasicMotions, JapaneseVowels, ACSF1, ...), no network needed;
+3. otherwise aeon downloads the archive's files into a temporary folder of the cache, moved into place
    only when complete.
+
+The first load converts them into ``<cache>/uea/NAME.npz`` (atomically), which records the path, size and
+mtime_ns of the two files. Later loads use it while it records the files found now, or when none are found
+(it is then the only copy); otherwise (files replaced, another folder, or an npz without that record) the
+files are read again and the npz rewritten.
 
 Splits: ``"paper"`` merges train and test, drops exact duplicates and draws 70/15/15 from the seed;
 ``"official"`` keeps the archive's test set and carves 15 % of its train set (from the seed) for validation.
@@ -25,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import ENV_VAR, atomic_dir, save_npz
+from rhel.data.cache import ENV_VAR, atomic_dir, file_record, save_npz
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -167,33 +171,60 @@ def _read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
     return series, np.asarray(y).astype(str)
 
 
-def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
-    """The merged train+test arrays {x (N,L,C), mask, labels (str), origin (0 train / 1 test)} and their source."""
+def _record(folder: Path, name: str) -> str:
+    return file_record(folder / f"{name}_{s}.ts" for s in ("TRAIN", "TEST"))
+
+
+def _cached(name: str, cache: Path, record: str | None) -> dict[str, np.ndarray] | None:
+    """The arrays of ``<cache>/uea/NAME.npz`` when it is up to date, else None.
+
+    Up to date: it records the .ts files (``record``, None when no .ts files are found) — or it has a record
+    and no .ts files are found.
+    """
     npz = npz_path(name, cache)
-    if npz.is_file():
-        try:
-            with np.load(npz, allow_pickle=False) as z:
-                raw = {k: z[k] for k in _NPZ_KEYS}
-            return raw, str(raw.pop("source"))
-        except Exception as e:
-            raise DatasetError(
-                f"cannot read the cached {npz}: it is truncated or corrupted ({type(e).__name__}). Delete it; the next "
-                f"load rebuilds it from the .ts files."
-            ) from None
-    folder = ts_folder(name, cache) or download(name, cache)
-    shipped = aeon_data_dir() is not None and folder == aeon_data_dir() / name
+    if not npz.is_file():
+        return None
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            stored = str(z["files"]) if "files" in z.files else None  # the record (cache.file_record)
+            if stored is None or (record is not None and record != stored):
+                return None
+            return {k: z[k] for k in _NPZ_KEYS}
+    except Exception as e:
+        raise DatasetError(
+            f"cannot read the cached {npz}: it is truncated or corrupted ({type(e).__name__}). Delete it; the next "
+            f"load rebuilds it from the .ts files."
+        ) from None
+
+
+def _convert(folder: Path, name: str) -> dict[str, np.ndarray]:
+    """NAME_TRAIN.ts and NAME_TEST.ts of ``folder`` merged: {x (N,L,C), mask, labels (str), origin (0/1)}."""
     parts = [_read_ts(folder / f"{name}_{s}.ts") for s in ("TRAIN", "TEST")]
-    series = parts[0][0] + parts[1][0]
-    x, mask = pp.pad_series(series)
-    raw = {
+    x, mask = pp.pad_series(parts[0][0] + parts[1][0])
+    return {
         "x": x,
         "mask": mask,
         "labels": np.concatenate([parts[0][1], parts[1][1]]),
         "origin": np.repeat(np.array([0, 1], np.int8), [len(parts[0][0]), len(parts[1][0])]),
     }
+
+
+def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
+    """The merged train+test arrays {x (N,L,C), mask, labels (str), origin (0 train / 1 test)} and their source.
+
+    Taken from the converted npz when it is up to date (module docstring), else from the .ts files.
+    """
+    folder = ts_folder(name, cache)
+    raw = _cached(name, cache, None if folder is None else _record(folder, name))
+    if raw is not None:
+        return raw, str(raw.pop("source"))
+    folder = folder or download(name, cache)
+    record = _record(folder, name)  # taken before reading: a file replaced meanwhile is read again next time
+    raw = _convert(folder, name)
+    shipped = aeon_data_dir() is not None and folder == aeon_data_dir() / name
     source = f"UEA/UCR archive {name} (aeon .ts files, {'shipped with aeon' if shipped else 'cache'})"
     try:
-        save_npz(npz, source=np.array(source), **raw)
+        save_npz(npz_path(name, cache), source=np.array(source), files=np.array(record), **raw)
     except OSError:  # a read-only cache only costs speed: the arrays are already in memory
         pass
     return raw, source
