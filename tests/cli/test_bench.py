@@ -286,5 +286,73 @@ def test_summary_puts_methods_side_by_side():
         _result("rhel", 8000, 5.0, 500.0),
     ])
     lines = table.splitlines()
-    assert lines[2] == "| linear | 4,000 | 1 | 2 | 3 | 1.50 | 3.00 | 400 | 300 | 0.75 | 100 | 80 | 0.80 |"
-    assert lines[3] == "| linear | 8,000 | – | – | 5 | – | – | – | 500 | – | – | – | – |"
+    assert lines[2] == ("| linear | 4,000 | 1 | 2 | 3 | 1.50 | 3.00 | 400 | 300 | 0.75 | 100 | 80 | 0.80 "
+                        "| separate processes |")
+    assert lines[3] == "| linear | 8,000 | – | – | 5 | – | – | – | 500 | – | – | – | – | separate processes |"
+
+
+def test_time_ratios_never_mix_interleaved_and_separate_times():
+    bptt, rhel = _result("bptt", 4000, 2.0, 400.0), _result("rhel", 4000, 3.0, 300.0)
+    rhel["interleaved_time_s"] = 1.0  # bptt has none: both ratios' times come from the separate processes
+    row = next(r for r in ratios([bptt, rhel]) if r["ratio"] == "time rhel/bptt")
+    assert (row["value"], row["measured"]) == (1.5, "separate processes")
+    assert "| linear | 4,000 | – | 2 | 3 | 1.50 |" in format_summary([bptt, rhel])
+
+
+def _stub_result(config, time_s):
+    return {"config": json.loads(config.to_json()), "time_s": time_s, "times_s": [time_s], "cpu_time_s": time_s,
+            "peak_rss_mb": 100.0, "rss_setup_mb": 50.0, "compile_s": 0.1, "finite": True}
+
+
+def test_a_failed_interleaved_timing_is_a_failure_and_the_ratios_say_their_times(tmp_path, monkeypatch,
+                                                                                  capsys):
+    """L = 8: the interleaved worker fails; L = 16: it works. Each ratio row says which times it used, the
+    table says the interleaved timing failed, and the run exits with 1."""
+    times = {"bptt": 2.0, "rhel": 3.0}
+
+    def fake_run_one(config, *, timeout=None):
+        return _stub_result(config, times[config.method])
+
+    def fake_run_group(configs, *, timeout=None):
+        group = [json.loads(c.to_json()) for c in configs]
+        if configs[0].length == 8:
+            return {"group": group, "error": "worker exited with code 1: boom"}
+        return {"group": group, "interleaved": {c.method: {"time_s": times[c.method] / 2, "times_s": [1.0]}
+                                                for c in configs}}
+
+    monkeypatch.setattr("rhel.bench.runner.run_one", fake_run_one)
+    monkeypatch.setattr("rhel.bench.runner.run_group", fake_run_group)
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--model", "linear", "--lengths", "8,16", "--methods", "bptt,rhel", "--json", str(out)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.err == ("rhel bench: the interleaved timing of 1 of 2 model-and-length groups failed (see "
+                            "above); their time ratios use the separate processes' times\n")
+    printed = captured.out.splitlines()
+    assert "linear interleaved                 L=8      failed: worker exited with code 1: boom" in captured.out
+    assert sum("| 8 | 16 | 2 | interleaved failed |" in line for line in printed) == 1
+    assert "| linear/rhel | 8 | 16 | 3 | interleaved failed |" in captured.out
+    assert "| linear/rhel | 16 | 16 | 3 | 1.5 |" in captured.out
+    assert "| linear | 8 | time rhel/bptt | 1.50 |  | separate processes |" in printed
+    assert "| linear | 16 | time rhel/bptt | 1.50 |  | interleaved |" in printed
+    assert "| linear | 8 | memory rhel/bptt | 1.00 | ≤ 0.9 **missed** | separate processes |" in printed
+    assert any(line.startswith("| linear | 8 | – | 2 | 3 |") and line.endswith("| separate processes |")
+               for line in printed)
+    assert any(line.startswith("| linear | 16 | – | 1 | 1.5 |") and line.endswith("| interleaved |")
+               for line in printed)
+    report = json.loads(out.read_text())
+    got = {(row["length"], row["ratio"]): (row["value"], row["measured"]) for row in report["ratios"]}
+    assert got[(8, "time rhel/bptt")] == (1.5, "separate processes")
+    assert got[(16, "time rhel/bptt")] == (1.5, "interleaved")
+    assert got[(8, "memory rhel/bptt")] == (1.0, "separate processes")
+    assert all(r["interleaved_error"] == "worker exited with code 1: boom"
+               for r in report["results"] if r["config"]["length"] == 8)
+
+
+def test_a_run_without_interleaving_is_not_a_failure(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("rhel.bench.runner.run_one", lambda config, timeout=None: _stub_result(config, 1.0))
+    code = main(["bench", "--model", "linear", "--lengths", "8", "--methods", "bptt,rhel", "--no-interleave"])
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (0, "")
+    assert "| linear/rhel | 8 | 16 | 1 | – |" in captured.out
+    assert "| linear | 8 | time rhel/bptt | 1.00 |  | separate processes |" in captured.out

@@ -28,11 +28,24 @@ def label(config: dict[str, Any]) -> str:
     return f"{head}/{config['method']}"
 
 
-def step_time(result: dict[str, Any]) -> float:
-    """The step time a ratio uses: the interleaved median when the run measured one (all methods of a
-    model and length timed round by round in one process, so that the machine's drift cancels), else the
-    configuration's own median."""
-    return result.get("interleaved_time_s", result["time_s"])
+#: Where a ratio's times come from: the interleaved timing of a model and length's methods in one process,
+#: or each configuration's own process.
+INTERLEAVED, SEPARATE = "interleaved", "separate processes"
+
+
+def time_basis(results: list[dict[str, Any]]) -> str:
+    """:data:`INTERLEAVED` when every one of ``results`` has an interleaved median, else :data:`SEPARATE`
+    (no interleaved timing, or a failed one: then the times of all of them come from their own processes,
+    never a mix of the two)."""
+    return INTERLEAVED if all(r.get("interleaved_time_s") is not None for r in results) else SEPARATE
+
+
+def step_time(result: dict[str, Any], basis: str | None = None) -> float:
+    """The step time on ``basis``: the interleaved median (all methods of a model and length timed round by
+    round in one process, so that the machine's drift cancels) or the configuration's own median. Without
+    ``basis``, the interleaved median when the run measured one, else its own."""
+    basis = time_basis([result]) if basis is None else basis
+    return result["interleaved_time_s"] if basis == INTERLEAVED else result["time_s"]
 
 
 def _shape(config: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -40,7 +53,9 @@ def _shape(config: dict[str, Any]) -> tuple[int, int, int, int]:
 
 
 def format_table(results: list[dict[str, Any]]) -> str:
-    """A Markdown table: one row per configuration, failed ones with their error."""
+    """A Markdown table: one row per configuration, failed ones with their error; the interleaved column
+    says "interleaved failed" when the interleaved timing of its model and length failed, "–" when it was
+    not run."""
     lines = [
         "| configuration | L | P | step s (median) | interleaved s (median) | CPU s | peak RSS MB "
         "| peak RSS of the steps MB | RSS after set-up MB | XLA buffers MB | compile s |",
@@ -54,7 +69,10 @@ def format_table(results: list[dict[str, Any]]) -> str:
             continue
         device = "" if r.get("device_peak_mb") is None else f" (device {r['device_peak_mb']:.0f})"
         step_peak = "n/a" if r.get("step_peak_rss_mb") is None else f"{r['step_peak_rss_mb']:.0f}"
-        interleaved = "–" if r.get("interleaved_time_s") is None else f"{r['interleaved_time_s']:.4g}"
+        if "interleaved_error" in r:
+            interleaved = "interleaved failed"
+        else:
+            interleaved = "–" if r.get("interleaved_time_s") is None else f"{r['interleaved_time_s']:.4g}"
         buffers = "n/a" if r.get("buffers_mb") is None else f"{r['buffers_mb']:.1f}"
         lines.append(
             f"{head} {r['time_s']:.4g} | {interleaved} | {r['cpu_time_s']:.4g} | "
@@ -81,12 +99,15 @@ def _targets(config: dict[str, Any]) -> dict[str, float]:
 def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """RHEL against the other methods, per model and length: time and peak-memory ratios.
 
-    ``time`` compares :func:`step_time` (interleaved when measured); ``memory`` the whole process's peak
-    RSS (the issue's measure on a CPU); ``step memory`` the peak while the compiled steps run (the
-    compiler's own peak left out); ``buffers`` the compiled steps' XLA buffers (a GPU's measure).
+    ``time`` compares :func:`step_time` on the pair's :func:`time_basis` (interleaved when both were
+    timed interleaved, else both from their own processes); ``memory`` the whole process's peak RSS (the
+    issue's measure on a CPU); ``step memory`` the peak while the compiled steps run (the compiler's own
+    peak left out); ``buffers`` the compiled steps' XLA buffers (a GPU's measure). The memory measures
+    always come from each configuration's own process.
 
-    Each row: ``{"group", "length", "ratio", "value", "target", "met"}`` where ``target`` is None when
-    the issue states no target for that ratio at that shape.
+    Each row: ``{"group", "length", "ratio", "value", "target", "met", "measured"}`` where ``target`` is
+    None when the issue states no target for that ratio at that shape, and ``measured`` is
+    :data:`INTERLEAVED` or :data:`SEPARATE`.
     """
     groups: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in results:
@@ -104,14 +125,15 @@ def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for other in ("bptt", "bptt_checkpoint", "forward"):
             if other not in by_method:
                 continue
-            pairs = [("time", step_time)]
+            basis = time_basis([rhel, by_method[other]])
+            pairs = [("time", lambda result: step_time(result, basis), basis)]
             if other != "forward":
                 pairs += [
-                    ("memory", _field("peak_rss_mb")),
-                    ("step memory", _field("step_peak_rss_mb")),
-                    ("buffers", _field("buffers_mb")),
+                    ("memory", _field("peak_rss_mb"), SEPARATE),
+                    ("step memory", _field("step_peak_rss_mb"), SEPARATE),
+                    ("buffers", _field("buffers_mb"), SEPARATE),
                 ]
-            for kind, get in pairs:
+            for kind, get, measured in pairs:
                 if get(rhel) is None or get(by_method[other]) is None:
                     continue
                 name = f"{kind} rhel/{other}"
@@ -125,6 +147,7 @@ def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "value": value,
                         "target": target,
                         "met": None if target is None else bool(value <= target),
+                        "measured": measured,
                     }
                 )
     return rows
@@ -135,14 +158,16 @@ def _field(name: str):
 
 
 def format_ratios(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table of :func:`ratios`."""
-    lines = ["| model | L | ratio | value | target |", "|---|---|---|---|---|"]
+    """A Markdown table of :func:`ratios`; its last column says where each ratio's numbers come from
+    (interleaved or separate processes)."""
+    lines = ["| model | L | ratio | value | target | measured in |", "|---|---|---|---|---|---|"]
     for row in rows:
         target = "" if row["target"] is None else f"≤ {row['target']:g} " + (
             "met" if row["met"] else "**missed**"
         )
         lines.append(
-            f"| {row['group']} | {row['length']} | {row['ratio']} | {row['value']:.2f} | {target} |"
+            f"| {row['group']} | {row['length']} | {row['ratio']} | {row['value']:.2f} | {target} "
+            f"| {row['measured']} |"
         )
     return "\n".join(lines)
 
@@ -150,9 +175,11 @@ def format_ratios(rows: list[dict[str, Any]]) -> str:
 def format_summary(results: list[dict[str, Any]]) -> str:
     """A compact Markdown table for a README: one row per model and length, methods side by side.
 
-    Times are median step times in seconds (:func:`step_time`: interleaved when measured); memory the
-    process's peak RSS and the step's XLA buffers, in MB; the ratios are RHEL's against BPTT (time, peak
-    RSS, buffers) and against the forward-only step (time). Missing or failed measurements are "–".
+    Times are median step times in seconds, on the row's :func:`time_basis` (interleaved when every method
+    of the row was timed interleaved, else all from their own processes), which the last column names;
+    memory the process's peak RSS and the step's XLA buffers, in MB; the ratios are RHEL's against BPTT
+    (time, peak RSS, buffers) and against the forward-only step (time). Missing or failed measurements
+    are "–".
     """
     cells: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in results:
@@ -160,22 +187,24 @@ def format_summary(results: list[dict[str, Any]]) -> str:
             c = r["config"]
             cells[(label(c).split("/")[0], c["length"])][c["method"]] = r
 
-    def value(r, field):
-        return step_time(r) if field == "time_s" else r.get(field)
+    def value(r, field, basis):
+        return step_time(r, basis) if field == "time_s" else r.get(field)
 
     def get(row, method, field, fmt):
-        r = row.get(method)
-        return "–" if r is None or value(r, field) is None else format(value(r, field), fmt)
+        r, basis = row.get(method), time_basis(list(row.values()))
+        return "–" if r is None or value(r, field, basis) is None else format(value(r, field, basis), fmt)
 
     def ratio(row, a, b, field):
-        if a not in row or b not in row or None in (value(row[a], field), value(row[b], field)):
+        basis = time_basis(list(row.values()))
+        if a not in row or b not in row or None in (value(row[a], field, basis), value(row[b], field, basis)):
             return "–"
-        return f"{value(row[a], field) / value(row[b], field):.2f}"
+        return f"{value(row[a], field, basis) / value(row[b], field, basis):.2f}"
 
     lines = [
         "| model | L | forward s | BPTT s | RHEL s | RHEL/BPTT time | RHEL/forward time "
-        "| BPTT MB | RHEL MB | RHEL/BPTT memory | BPTT buffers MB | RHEL buffers MB | RHEL/BPTT buffers |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| BPTT MB | RHEL MB | RHEL/BPTT memory | BPTT buffers MB | RHEL buffers MB | RHEL/BPTT buffers "
+        "| times measured in |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (group, length), row in sorted(cells.items()):
         lines.append(
@@ -184,6 +213,7 @@ def format_summary(results: list[dict[str, Any]]) -> str:
             f"{ratio(row, 'rhel', 'bptt', 'time_s')} | {ratio(row, 'rhel', 'forward', 'time_s')} | "
             f"{get(row, 'bptt', 'peak_rss_mb', ',.0f')} | {get(row, 'rhel', 'peak_rss_mb', ',.0f')} | "
             f"{ratio(row, 'rhel', 'bptt', 'peak_rss_mb')} | {get(row, 'bptt', 'buffers_mb', ',.0f')} | "
-            f"{get(row, 'rhel', 'buffers_mb', ',.0f')} | {ratio(row, 'rhel', 'bptt', 'buffers_mb')} |"
+            f"{get(row, 'rhel', 'buffers_mb', ',.0f')} | {ratio(row, 'rhel', 'bptt', 'buffers_mb')} | "
+            f"{time_basis(list(row.values()))} |"
         )
     return "\n".join(lines)
