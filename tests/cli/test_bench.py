@@ -270,6 +270,40 @@ def test_the_plot_is_written_in_the_format_its_suffix_names(tmp_path, suffix, ma
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
 
 
+def test_a_single_length_plot_shows_every_measure(tmp_path, monkeypatch):
+    """SCP1 and the engine suite measure one length by default: each measure must still be drawn."""
+    import matplotlib.colors
+
+    figures = []
+    monkeypatch.setattr("rhel.bench.plot.save_figure", lambda fig, path, dpi: figures.append(fig))
+    bptt, rhel = _result("bptt", 896, 1.0, 200.0, buffers=50.0), _result("rhel", 896, 1.5, 100.0, buffers=20.0)
+    bptt["step_peak_rss_mb"], rhel["step_peak_rss_mb"] = 150.0, 80.0
+    plot_results([bptt, rhel], tmp_path / "bench.png")
+    (fig,) = figures
+    ax_time, ax_mem = fig.axes
+
+    def drawn(ax):
+        """(marker, line style, colour, y data) of every line with a visible marker."""
+        return {(line.get_marker(), line.get_linestyle(), matplotlib.colors.to_hex(line.get_color()),
+                 tuple(line.get_ydata())) for line in ax.get_lines()
+                if line.get_marker() not in (None, "None", "", " ") and len(line.get_xdata()) == 1}
+
+    colours = {c: matplotlib.colors.to_hex(f"C{i}") for i, c in enumerate(("linear/bptt", "linear/rhel"))}
+    assert {(marker, colour, y) for marker, _, colour, y in drawn(ax_time)} == {
+        ("o", colours["linear/bptt"], (1.0,)), ("o", colours["linear/rhel"], (1.5,))}
+    assert drawn(ax_mem) == {
+        ("o", "-", colours["linear/bptt"], (200.0,)), ("s", ":", colours["linear/bptt"], (150.0,)),
+        ("^", "--", colours["linear/bptt"], (50.0,)), ("o", "-", colours["linear/rhel"], (100.0,)),
+        ("s", ":", colours["linear/rhel"], (80.0,)), ("^", "--", colours["linear/rhel"], (20.0,)),
+    }
+    legend = ax_mem.get_legend()
+    entries = {text.get_text(): (handle.get_marker(), handle.get_linestyle())
+               for text, handle in zip(legend.get_texts(), legend.legend_handles)}
+    assert entries == {"linear/bptt": ("None", "-"), "linear/rhel": ("None", "-"),
+                       "peak RSS of the process": ("o", "-"), "peak RSS of the steps": ("s", ":"),
+                       "XLA buffers of the step": ("^", "--")}
+
+
 def test_the_plot_refuses_a_format_it_does_not_write(tmp_path):
     from rhel.errors import RHELError
 

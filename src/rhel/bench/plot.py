@@ -14,6 +14,14 @@ from rhel.errors import RHELError
 #: The figure formats rhel writes; a figure's file suffix names its format.
 PLOT_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
 
+#: The memory measures of the right panel: (index in a plotted point, legend label, Matplotlib format: a
+#: marker, so that a single length is visible too, and a line style).
+MEMORY_MEASURES: tuple[tuple[int, str, str], ...] = (
+    (2, "peak RSS of the process", "o-"),
+    (3, "peak RSS of the steps", "s:"),
+    (4, "XLA buffers of the step", "^--"),
+)
+
 
 def plot_format(path: str | os.PathLike) -> str:
     """The format a figure at ``path`` is written in: its suffix, one of :data:`PLOT_FORMATS`.
@@ -43,9 +51,12 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: int) -> None:
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:
     """Write a two-panel figure (time | memory, both against L, log-log) to ``path`` atomically.
 
-    Time: :func:`rhel.bench.report.step_time` (the interleaved median when measured). Memory: solid
-    lines are the whole process's peak RSS, dotted ones the peak while the steps run, dashed ones the
-    compiled step's XLA buffers.
+    Time: :func:`rhel.bench.report.step_time` (the interleaved median when measured). Memory
+    (:data:`MEMORY_MEASURES`): circles on solid lines are the whole process's peak RSS, squares on dotted
+    ones the peak while the steps run, triangles on dashed ones the compiled step's XLA buffers; a measure
+    that a configuration lacks at any of its lengths is not drawn for that configuration. Every point has a marker, so
+    a run of a single length shows all of them. The memory panel's legend names the configurations
+    (colours) and the measures (markers and line styles).
 
     The format follows the file suffix (:func:`plot_format`, checked before drawing). Failed
     configurations are left out.
@@ -68,16 +79,20 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
             )
             series[label(r["config"])].append(point)
 
+    from matplotlib.lines import Line2D
+
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
+    handles = []
     for name, points in sorted(series.items()):
         points.sort()
         lengths = [p[0] for p in points]
-        style = "o-" if len(points) > 1 else "o"
-        (line,) = ax_time.plot(lengths, [p[1] for p in points], style, label=name)
-        ax_mem.plot(lengths, [p[2] for p in points], style, color=line.get_color(), label=name)
-        for index, dashes in ((3, ":"), (4, "--")):
+        (line,) = ax_time.plot(lengths, [p[1] for p in points], "o-", label=name)
+        handles.append(Line2D([], [], color=line.get_color(), label=name))
+        for index, _, style in MEMORY_MEASURES:
             if all(p[index] is not None for p in points):
-                ax_mem.plot(lengths, [p[index] for p in points], dashes, color=line.get_color())
+                ax_mem.plot(lengths, [p[index] for p in points], style, color=line.get_color())
+    handles += [Line2D([], [], color="0.3", marker=style[0], linestyle=style[1:], label=measure)
+                for _, measure, style in MEMORY_MEASURES]
     memory_label = "memory (MB): peak RSS, steps' RSS, XLA buffers"
     for ax, ylabel in ((ax_time, "median step time (s)"), (ax_mem, memory_label)):
         ax.set_xscale("log")
@@ -85,7 +100,7 @@ def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, titl
         ax.set_xlabel("sequence length L")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-    ax_mem.legend(fontsize=7, loc="best")
+    ax_mem.legend(handles=handles, fontsize=7, loc="best")
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
