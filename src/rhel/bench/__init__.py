@@ -10,7 +10,9 @@
 * :mod:`rhel.bench.runner` — starts the workers; :mod:`rhel.bench.report`, :mod:`rhel.bench.plot` —
   tables, target ratios and the log-log plot.
 
-Importing this package does not import JAX; only the worker does.
+The parent process (``rhel bench``) imports JAX, as ``import rhel`` does, but runs no JAX computation:
+it plans the configurations, starts the workers and reads their results. Each worker measures its own
+process (its peak RSS is that process's high-water mark), so the parent's memory is in no measurement.
 """
 
 from rhel.bench.config import Config

@@ -1,7 +1,7 @@
 """One benchmark configuration: what a single fresh worker process measures.
 
-A :class:`Config` is plain data (no JAX) so that the parent process can build the list of runs, send each
-one to a worker as JSON and read the result back without importing JAX itself.
+A :class:`Config` is plain data (no JAX arrays) so that the parent process can build the list of runs,
+send each one to a worker as JSON and read the result back without running any JAX computation itself.
 """
 
 from __future__ import annotations

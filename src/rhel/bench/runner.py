@@ -1,8 +1,10 @@
 """Run a list of configurations, each in a fresh Python process, and collect their results.
 
-The parent never imports JAX: it only starts ``python -m rhel.bench.worker '<config JSON>'`` and reads
-the result line back, so one configuration's compiled programs, caches and allocator high-water mark can
-never inflate another's measurement.
+The parent runs no JAX computation (it imports JAX, as ``import rhel`` does): it only starts
+``python -m rhel.bench.worker '<config JSON>'`` and reads the result line back. Each worker measures its
+own process (the peak RSS is that process's high-water mark, ``VmHWM`` on Linux), so one configuration's
+compiled programs, caches and allocator high-water mark can never inflate another's measurement, and the
+parent's memory is in none of them.
 
 With ``interleave=True`` the methods of each model and length are also timed together in one more
 process, interleaved round by round (:func:`rhel.bench.measure.time_interleaved`); each result then
