@@ -221,3 +221,20 @@ def test_an_npz_without_its_record_is_refused_or_converted_again(prepared, ppg_s
     data.load("PPG-DaLiA", seed=0, cache_dir=cache)
     with np.load(cache / "ppg_dalia.npz") as z:
         assert "files" in z.files
+
+
+def _refuse(path, **arrays):  # a folder the process may not write to (chmod does not stop root)
+    raise PermissionError(13, "Permission denied", str(path))
+
+
+def test_a_cache_that_cannot_be_written_converts_in_memory(ppg_source, prepared, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    _copy_source(ppg_source, cache / "PPG_FieldStudy")
+    monkeypatch.setattr(ppg, "save_npz", _refuse)
+    with pytest.warns(UserWarning, match=r"ppg_dalia\.npz could not be written.*--cache-dir"):
+        splits = data.load("PPG-DaLiA", seed=3, cache_dir=cache)
+    assert not (cache / "ppg_dalia.npz").exists()
+    expected = data.load("PPG-DaLiA", seed=3, cache_dir=prepared)
+    np.testing.assert_array_equal(splits.val.x, expected.val.x)
+    with pytest.raises(DatasetError, match=r"ppg_dalia\.npz could not be written.*--cache-dir"):
+        data.prepare("PPG-DaLiA", cache_dir=cache)

@@ -335,3 +335,16 @@ def test_a_copy_in_the_cache_takes_over_from_the_shipped_set(cache):
         shutil.copyfile(uea.aeon_data_dir() / "BasicMotions" / f"BasicMotions_{split}.ts",
                         cache / "uea" / "BasicMotions" / f"BasicMotions_{split}.ts")
     assert "(aeon .ts files, cache)" in data.load("BasicMotions", seed=0, cache_dir=cache).info.source
+
+
+def test_a_download_into_a_cache_that_cannot_be_written(cache, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):  # a folder the process may not write to (chmod does not stop root)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(DatasetError, match=r"cannot write into .*uea \(Permission denied\).*--cache-dir.*cache_dir="):
+        data.load("EigenWorms", seed=0, cache_dir=cache)
+    with pytest.raises(DatasetError, match=r"cannot write into .*--cache-dir"):
+        data.prepare("BasicMotions", source=uea.aeon_data_dir() / "BasicMotions", cache_dir=cache)

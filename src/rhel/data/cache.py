@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from rhel.atomic import atomic_path
+from rhel.errors import DatasetError
 
 ENV_VAR = "RHEL_DATA"
 
@@ -37,12 +38,23 @@ def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
     return base / "rhel"
 
 
+def temp_dir(parent: Path, *, prefix: str, suffix: str) -> Path:
+    """A new temporary folder in ``parent`` (created if missing), or a DatasetError when that cannot be written."""
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    except OSError as e:
+        raise DatasetError(
+            f"cannot write into {parent} ({e.strerror or type(e).__name__}): the data cache must be a writable "
+            f"folder. Choose one with --cache-dir (CLI), cache_dir= (rhel.data.load/prepare) or ${ENV_VAR}."
+        ) from None
+
+
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield a temporary folder next to ``final``; on success it replaces ``final`` (which must not be a file)."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    tmp = temp_dir(final.parent, prefix=f".{final.name}.", suffix=".tmp")
     try:
         yield tmp
         if final.exists():

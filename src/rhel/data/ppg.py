@@ -25,12 +25,13 @@ Pickles can run code when loaded: only point ``--source`` at the files of the of
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import changed_files, file_record, save_npz
+from rhel.data.cache import ENV_VAR, changed_files, file_record, save_npz
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -141,13 +142,38 @@ def convert(source: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def prepare(cache: Path, source: Path | None = None) -> Path:
-    """Convert the 15 subject pickles (from ``source`` or ``<cache>/PPG_FieldStudy``) into ``<cache>/ppg_dalia.npz``."""
+def _source_folder(cache: Path, source: Path | None) -> Path:
     source = Path(source) if source is not None else cache / "PPG_FieldStudy"
     if not source.exists():
         raise DatasetError(_missing_message(cache))
-    save_npz(npz_path(cache), **convert(source))
+    return source
+
+
+def prepare(cache: Path, source: Path | None = None) -> Path:
+    """Convert the 15 subject pickles (from ``source`` or ``<cache>/PPG_FieldStudy``) into ``<cache>/ppg_dalia.npz``."""
+    arrays = convert(_source_folder(cache, source))
+    try:
+        save_npz(npz_path(cache), **arrays)
+    except OSError as e:
+        raise DatasetError(
+            f"{NAME} was converted but {npz_path(cache)} could not be written ({e.strerror}): the cache {cache} is "
+            f"not a writable folder. Choose one with --cache-dir (or ${ENV_VAR})."
+        ) from None
     return npz_path(cache)
+
+
+def _convert_for_load(cache: Path, source: Path) -> dict[str, np.ndarray]:
+    """Convert for a load: write the npz when the cache allows it, else warn that every load converts again."""
+    arrays = convert(_source_folder(cache, source))
+    try:
+        save_npz(npz_path(cache), **arrays)
+    except OSError as e:
+        warnings.warn(
+            f"{NAME}: {npz_path(cache)} could not be written ({e.strerror}), so every load converts the subject "
+            f"files again. Choose a writable cache with --cache-dir (CLI), cache_dir= (rhel.data.load) or "
+            f"${ENV_VAR}."
+        )
+    return arrays
 
 
 def _load_npz(npz: Path) -> dict[str, np.ndarray]:
@@ -186,8 +212,7 @@ def _read_cache(cache: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     arrays = _load_npz(npz) if npz.is_file() else None
     source = cache / "PPG_FieldStudy" if arrays is None else _outdated(arrays, cache)
     if source is not None:
-        prepare(cache, source)
-        arrays = _load_npz(npz)
+        arrays = _convert_for_load(cache, source)
     return {i: (arrays[f"S{i}_x"], arrays[f"S{i}_y"]) for i in SUBJECTS}
 
 

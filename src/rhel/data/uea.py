@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import ENV_VAR, atomic_dir, file_record, save_npz
+from rhel.data.cache import ENV_VAR, atomic_dir, file_record, save_npz, temp_dir
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -101,8 +100,7 @@ def _missing_message(name: str, cache: Path, reason: str) -> str:
 def download(name: str, cache: Path) -> Path:
     """Download NAME through aeon into a temporary folder of the cache, then move it to ``<cache>/uea/NAME``."""
     root = cache / "uea"
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".download", dir=root))
+    staging = temp_dir(root, prefix=f".{name}.", suffix=".download")
     try:
         from aeon.datasets import load_classification
 
