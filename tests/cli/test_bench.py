@@ -175,6 +175,24 @@ def test_the_json_and_the_plot_cannot_be_one_file(tmp_path, capsys, no_worker):
     assert not path.exists()
 
 
+def test_the_recorded_command_is_the_one_parsed(tmp_path, monkeypatch):
+    """main([...]) called from Python records its own options, not the process's sys.argv (here pytest's)."""
+    titles = []
+    monkeypatch.setattr("rhel.bench.runner.run_one", lambda config, timeout=None: _stub_result(config, 1.0))
+    monkeypatch.setattr("rhel.bench.plot.plot_results", lambda results, path, title: titles.append(title))
+    monkeypatch.setattr(sys, "argv", ["pytest", "-k", "something else"])
+    out, png = tmp_path / "my bench.json", tmp_path / "bench.png"
+    assert main(["bench", "--model", "linear", "--methods=bptt,rhel", "--lengths", "8", "--no-interleave",
+                 "--json", str(out), "--timeout", "60", "--plot", str(png)]) == 0
+    command = json.loads(out.read_text())["command"]
+    assert command == (f"rhel bench --model linear --methods bptt,rhel --lengths 8 --no-interleave "
+                       f"--timeout 60.0 --json '{out}' --plot {png}")
+    assert titles[0].startswith(command + "  —  ")
+    assert main(["bench", "--methods", "bptt,rhel", "--lengths", "8", "--no-interleave", "--json", str(out)]) == 0
+    command = json.loads(out.read_text())["command"]
+    assert command == f"rhel bench --methods bptt,rhel --lengths 8 --no-interleave --json '{out}'"
+
+
 def test_an_interrupted_run_keeps_what_it_measured(tmp_path, monkeypatch, capsys):
     """Each result is written as it comes; an interrupt leaves valid JSON that says the run is incomplete."""
     out = tmp_path / "sub" / "bench.json"
@@ -322,7 +340,8 @@ def test_summary_puts_methods_side_by_side():
     lines = table.splitlines()
     assert lines[2] == ("| linear | 4,000 | 1 | 2 | 3 | 1.50 | 3.00 | 400 | 300 | 0.75 | 100 | 80 | 0.80 "
                         "| separate processes |")
-    assert lines[3] == "| linear | 8,000 | – | – | 5 | – | – | – | 500 | – | – | – | – | separate processes |"
+    assert lines[3] == ("| linear | 8,000 | – | – | 5 | – | – | – | 500 | – | – | – | – "
+                        "| separate processes |")
 
 
 def test_time_ratios_never_mix_interleaved_and_separate_times():

@@ -108,6 +108,24 @@ def _configs(args):
     )
 
 
+def _command(args) -> str:
+    """The command that was parsed, as one line: ``rhel bench`` and every option whose value differs from
+    its default (``main([...])`` from Python records its own options this way too, not ``sys.argv``)."""
+    parser = argparse.ArgumentParser(prog="rhel")
+    register(parser.add_subparsers(dest="command"))
+    defaults = vars(parser.parse_args(["bench"]))
+    words = ["rhel", "bench"]
+    for dest, default in defaults.items():
+        value = getattr(args, dest, default)
+        if dest in ("command", "func") or value == default:
+            continue
+        if dest == "interleave":
+            words.append("--no-interleave")
+        else:
+            words += [f"--{dest.replace('_', '-')}", shlex.quote(str(value))]
+    return " ".join(words)
+
+
 def _report(command: str, machine: dict, results: list, planned: int, *, complete: bool) -> dict:
     """The ``--json`` content: the command, the machine, the results so far and their ratios; ``complete``
     says whether all ``planned`` configurations were measured."""
@@ -123,7 +141,7 @@ def run(args) -> int:
     from rhel.bench.runner import machine_info, run_all
 
     configs = _configs(args)
-    command = "rhel " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "rhel bench"
+    command = _command(args)
     machine = machine_info()
     print(f"rhel bench: {len(configs)} configurations, each in a fresh process, on {machine['cpu']} "
           f"({machine['cpus']} CPUs), load average {machine['load_average']}", flush=True)
