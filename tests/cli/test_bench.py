@@ -143,7 +143,13 @@ def no_worker(monkeypatch):
         (["--lengths", "1000,1000"], "--lengths lists 1000 twice; give each value once."),
         (["--lengths", "8, 08"], "--lengths lists 8 twice"),  # the same number, written differently
         (["--methods", "diffrax_sie"], "not a method of the hssm suite"),
-        (["--suite", "engine", "--state", "0"], "state must be a positive integer"),
+        (["--suite", "engine", "--state", "0"], "--state must be a positive integer, got 0."),
+        (["--batch", "-2"], "--batch must be a positive integer, got -2."),
+        (["--repeats", "0"], "--repeats must be a positive integer, got 0."),
+        (["--warmup", "-1"], "--warmup must be >= 0, got -1."),
+        (["--lengths", "1,000"], "--lengths must be positive integers, got 0; commas separate the lengths, so "
+                                 "write 1000, not 1,000."),
+        (["--lengths", "-5"], "--lengths must be positive integers, got -5"),
         (["--timeout", "nan"], "--timeout must be a finite number > 0, got nan"),
         (["--timeout", "0"], "--timeout must be a finite number > 0"),
         (["--epsilon", "-1"], "--epsilon must be a finite number > 0"),

@@ -70,11 +70,27 @@ def _check_args(args) -> None:
     """Check the numbers and output paths before any measurement (one-line errors naming the flag), so that
     a run is never lost to a bad value at its end."""
     from rhel.cli.checks import report_outputs, require_non_negative, require_positive
+    from rhel.errors import RHELError
 
+    for name in ("repeats", "batch", "blocks", "hidden", "state"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise RHELError(f"--{name} must be a positive integer, got {value}.")
+    require_non_negative("--warmup", args.warmup)
     require_positive("--timeout", args.timeout)
     require_positive("--epsilon", args.epsilon)
     require_non_negative("--seed", args.seed)
     report_outputs(args, json_example="bench.json")
+
+
+def _check_lengths(lengths) -> None:
+    """Refuse a length < 1, naming --lengths (``1,000`` reads as the lengths 1 and 0)."""
+    from rhel.errors import RHELError
+
+    for length in lengths:
+        if length < 1:
+            raise RHELError(f"--lengths must be positive integers, got {length}; commas separate the lengths, so "
+                            "write 1000, not 1,000.")
 
 
 def _configs(args):
@@ -91,6 +107,7 @@ def _configs(args):
     lengths = (
         parse_list(args.lengths, name="lengths", cast=int) if args.lengths is not None else default_lengths
     )
+    _check_lengths(lengths)
     methods = (
         parse_list(args.methods, name="methods") if args.methods is not None else DEFAULT_METHODS[args.suite]
     )
