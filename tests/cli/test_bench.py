@@ -199,6 +199,19 @@ def test_the_recorded_command_is_the_one_parsed(tmp_path, monkeypatch):
     assert command == f"rhel bench --methods bptt,rhel --lengths 8 --no-interleave --json '{out}'"
 
 
+@pytest.mark.parametrize("repeats, warned", [("3", True), ("1", True), ("5", False), ("9", False)])
+def test_fewer_repeats_than_the_standard_are_a_warning_kept_in_the_json(tmp_path, monkeypatch, capsys, repeats,
+                                                                        warned):
+    monkeypatch.setattr("rhel.bench.runner.run_one", lambda config, timeout=None: _stub_result(config, 1.0))
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--model", "linear", "--methods", "rhel", "--lengths", "8", "--repeats", repeats,
+                 "--json", str(out)]) == 0
+    warning = (f"--repeats {repeats} is below the benchmark's standard of 5 (the median of at least 5 timed "
+               "steps); its times are a quick look, not a measurement.")
+    assert capsys.readouterr().err == (f"rhel bench: warning: {warning}\n" if warned else "")
+    assert json.loads(out.read_text())["warnings"] == ([warning] if warned else [])
+
+
 def test_an_interrupted_run_keeps_what_it_measured(tmp_path, monkeypatch, capsys):
     """Each result is written as it comes; an interrupt leaves valid JSON that says the run is incomplete."""
     out = tmp_path / "sub" / "bench.json"

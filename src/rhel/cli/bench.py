@@ -18,6 +18,10 @@ import json
 import shlex
 import sys
 
+#: The benchmark's standard number of timed steps (the median of at least this many); fewer is measured
+#: with a warning, recorded in the ``--json`` report.
+STANDARD_REPEATS = 5
+
 EPILOG = """examples:
   rhel bench --json bench.json --plot bench.png            # both HSSMs, EigenWorms shape, L = 1k..50k
   rhel bench --shape scp1                                  # SCP1 shape (batch 32, 6 blocks, P=256), L = 896
@@ -50,7 +54,9 @@ def register(subparsers) -> None:
     p.add_argument("--blocks", type=int, help="HSSM blocks (overrides --shape)")
     p.add_argument("--hidden", type=int, help="HSSM width H (overrides --shape)")
     p.add_argument("--state", type=int, help="state size P (overrides --shape; engine suite default 32)")
-    p.add_argument("--repeats", type=int, default=5, help="timed steps after warm-up (median reported; default 5)")
+    p.add_argument("--repeats", type=int, default=STANDARD_REPEATS,
+                   help=f"timed steps after warm-up (median reported; default {STANDARD_REPEATS}, the benchmark's "
+                        "standard: fewer is allowed for a quick look, with a warning)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps after compilation (default 1)")
     p.add_argument("--no-interleave", dest="interleave", action="store_false",
                    help="skip the extra process per model and length that times its methods interleaved, "
@@ -143,13 +149,23 @@ def _command(args) -> str:
     return " ".join(words)
 
 
-def _report(command: str, machine: dict, results: list, planned: int, *, complete: bool) -> dict:
-    """The ``--json`` content: the command, the machine, the results so far and their ratios; ``complete``
-    says whether all ``planned`` configurations were measured."""
+def _warnings(args) -> list[str]:
+    """What makes this run fall short of the benchmark's standard (printed before measuring, kept in
+    ``--json``)."""
+    if args.repeats < STANDARD_REPEATS:
+        return [f"--repeats {args.repeats} is below the benchmark's standard of {STANDARD_REPEATS} (the median "
+                f"of at least {STANDARD_REPEATS} timed steps); its times are a quick look, not a measurement."]
+    return []
+
+
+def _report(command: str, machine: dict, results: list, planned: int, *, complete: bool,
+            warnings: list[str]) -> dict:
+    """The ``--json`` content: the command, the machine, the warnings, the results so far and their ratios;
+    ``complete`` says whether all ``planned`` configurations were measured."""
     from rhel.bench.report import ratios
 
-    return {"command": command, "machine": machine, "complete": complete, "planned": planned,
-            "measured": len(results), "results": results, "ratios": ratios(results)}
+    return {"command": command, "machine": machine, "warnings": warnings, "complete": complete,
+            "planned": planned, "measured": len(results), "results": results, "ratios": ratios(results)}
 
 
 def run(args) -> int:
@@ -159,6 +175,9 @@ def run(args) -> int:
 
     configs = _configs(args)
     command = _command(args)
+    warnings = _warnings(args)
+    for warning in warnings:
+        print(f"rhel bench: warning: {warning}", file=sys.stderr, flush=True)
     machine = machine_info()
     print(f"rhel bench: {len(configs)} configurations, each in a fresh process, on {machine['cpu']} "
           f"({machine['cpus']} CPUs), load average {machine['load_average']}", flush=True)
@@ -167,7 +186,7 @@ def run(args) -> int:
     def save(results: list, complete: bool = False) -> None:
         """Rewrite --json (atomically) with ``results``, the configurations measured so far."""
         if args.json:
-            report = _report(command, machine, results, len(configs), complete=complete)
+            report = _report(command, machine, results, len(configs), complete=complete, warnings=warnings)
             atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
 
     def progress(r):
