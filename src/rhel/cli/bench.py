@@ -22,6 +22,9 @@ import sys
 #: with a warning, recorded in the ``--json`` report.
 STANDARD_REPEATS = 5
 
+#: The largest seed a worker's PRNG key takes (32 bits).
+MAX_SEED = 2**32 - 1
+
 EPILOG = """examples:
   rhel bench --json bench.json --plot bench.png            # both HSSMs, EigenWorms shape, L = 1k..50k
   rhel bench --shape scp1                                  # SCP1 shape (batch 32, 6 blocks, P=256), L = 896
@@ -62,7 +65,7 @@ def register(subparsers) -> None:
                    help="skip the extra process per model and length that times its methods interleaved, "
                         "round by round (used for the time ratios: the machine's drift cancels)")
     p.add_argument("--epsilon", type=float, default=0.1, help="RHEL's nudge strength (default 0.1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help=f"seed of the weights and data, 0 to {MAX_SEED} (default 0)")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per configuration (default 3600)")
     p.add_argument("--json", metavar="PATH", help="write every result, the ratios and the machine to PATH "
                    "(rewritten after each configuration, so an interrupted run keeps what it measured; "
@@ -86,6 +89,8 @@ def _check_args(args) -> None:
     require_positive("--timeout", args.timeout)
     require_positive("--epsilon", args.epsilon)
     require_non_negative("--seed", args.seed)
+    if args.seed > MAX_SEED:  # a worker's PRNG key: 2**32 would wrap to seed 0, larger seeds overflow
+        raise RHELError(f"--seed must be <= {MAX_SEED} (2**32 - 1, a 32-bit seed), got {args.seed}.")
     report_outputs(args, json_example="bench.json")
 
 
