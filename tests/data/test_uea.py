@@ -348,3 +348,22 @@ def test_a_download_into_a_cache_that_cannot_be_written(cache, monkeypatch):
         data.load("EigenWorms", seed=0, cache_dir=cache)
     with pytest.raises(DatasetError, match=r"cannot write into .*--cache-dir"):
         data.prepare("BasicMotions", source=uea.aeon_data_dir() / "BasicMotions", cache_dir=cache)
+
+
+def test_a_bad_source_leaves_the_cached_copy_as_it_was(cache, tmp_path):
+    _write_toy(tmp_path / "good")
+    data.prepare("Heartbeat", source=tmp_path / "good", cache_dir=cache)
+    first = data.load("Heartbeat", seed=0, cache_dir=cache)
+    cached = {p.name: p.read_bytes() for p in (cache / "uea" / "Heartbeat").iterdir()}
+    _write_toy(tmp_path / "bad", offset=5.0)
+    test_file = tmp_path / "bad" / "Heartbeat_TEST.ts"
+    test_file.write_bytes(test_file.read_bytes()[: len(test_file.read_bytes()) // 2])  # an interrupted copy
+    with pytest.raises(DatasetError, match="truncated or corrupted") as e:
+        data.prepare("Heartbeat", source=tmp_path / "bad", cache_dir=cache)
+    assert f"cannot read {test_file}:" in str(e.value)  # where the user put it, not a temporary folder
+    assert {p.name: p.read_bytes() for p in (cache / "uea" / "Heartbeat").iterdir()} == cached
+    assert sorted(p.name for p in (cache / "uea").iterdir()) == ["Heartbeat", "Heartbeat.npz"]
+    again = data.load("Heartbeat", seed=0, cache_dir=cache)
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(again, part).x, getattr(first, part).x)
+        np.testing.assert_array_equal(getattr(again, part).y, getattr(first, part).y)

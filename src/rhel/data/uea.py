@@ -118,41 +118,53 @@ def download(name: str, cache: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def install_source(name: str, source: Path, cache: Path) -> Path:
-    """Copy NAME_TRAIN.ts/NAME_TEST.ts from ``source`` (a folder, its parent, or a .zip) into the cache atomically."""
+def _copy_files(name: str, source: Path, dest: Path) -> Path:
+    """Copy NAME_*.ts from ``source`` (a folder, its parent, or a .zip) into ``dest``; returns where they were."""
+    if source.is_file() and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as z:
+            members = [m for m in z.namelist() if Path(m).name.startswith(f"{name}_") and m.endswith(".ts")]
+            for m in members:
+                (dest / Path(m).name).write_bytes(z.read(m))
+        return source
+    folder = next((f for f in (source, source / name) if _has_files(f, name)), None)
+    if folder is None:
+        raise DatasetError(
+            f"--source {source} does not contain {name}_TRAIN.ts and {name}_TEST.ts "
+            f"(nor does {source / name}); "
+            f"point it at the unzipped folder of {ARCHIVE_URL.format(name=name)}."
+        )
+    for f in folder.glob(f"{name}_*.ts"):
+        shutil.copyfile(f, dest / f.name)
+    return folder
+
+
+def install_source(name: str, source: Path, cache: Path) -> dict[str, np.ndarray]:
+    """Copy NAME_TRAIN.ts/NAME_TEST.ts from ``source`` into ``<cache>/uea/NAME`` and return them converted.
+
+    ``source`` is a folder, its parent, or a .zip. Both files are read (:func:`_convert`) before they replace the
+    cached folder atomically, so a source that cannot be read leaves the cached copy as it was.
+    """
     source = Path(source).expanduser()
-    target = cache / "uea" / name
-    with atomic_dir(target) as tmp:
-        if source.is_file() and zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as z:
-                members = [m for m in z.namelist() if Path(m).name.startswith(f"{name}_") and m.endswith(".ts")]
-                for m in members:
-                    (tmp / Path(m).name).write_bytes(z.read(m))
-        else:
-            folder = next((f for f in (source, source / name) if _has_files(f, name)), None)
-            if folder is None:
-                raise DatasetError(
-                    f"--source {source} does not contain {name}_TRAIN.ts and {name}_TEST.ts "
-                    f"(nor does {source / name}); "
-                    f"point it at the unzipped folder of {ARCHIVE_URL.format(name=name)}."
-                )
-            for f in folder.glob(f"{name}_*.ts"):
-                shutil.copyfile(f, tmp / f.name)
+    with atomic_dir(cache / "uea" / name) as tmp:
+        found = _copy_files(name, source, tmp)
         if not _has_files(tmp, name):
             url = ARCHIVE_URL.format(name=name)
             raise DatasetError(f"{source} has no {name}_TRAIN.ts/{name}_TEST.ts; download {url}.")
-    npz_path(name, cache).unlink(missing_ok=True)
-    return target
+        raw = _convert(tmp, name, shown=found)
+    return raw
 
 
-def _read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    """One archive file through aeon's reader → series of shape (C, L_i) float32 and string labels."""
+def _read_ts(path: Path, shown: Path | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """One archive file through aeon's reader → series of shape (C, L_i) float32 and string labels.
+
+    Errors name ``shown`` (default ``path``): where the user put the file.
+    """
     from aeon.datasets import load_from_ts_file
 
     def broken(reason: str) -> DatasetError:
         name = path.stem.rsplit("_", 1)[0]
         return DatasetError(
-            f"cannot read {path}: the file is truncated or corrupted ({reason}). Delete it and download it again "
+            f"cannot read {shown or path}: the file is truncated or corrupted ({reason}). Delete it and download it again "
             f"(rhel data prepare {name}, or --source a fresh copy)."
         )
 
@@ -163,7 +175,7 @@ def _read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
     except Exception as e:
         raise broken(f"{type(e).__name__}: {str(e)[:160]}") from None
     if not meta.get("classlabel", False):
-        raise DatasetError(f"{path} holds a regression problem (no class labels); rhel loads classification sets only.")
+        raise DatasetError(f"{shown or path} holds a regression problem (no class labels); rhel loads classification sets only.")
     if len(series) == 0 or len(series) != len(y) or any(s.size == 0 for s in series):
         raise broken(f"{len(series)} series, {len(y)} labels, some empty")
     return series, np.asarray(y).astype(str)
@@ -195,9 +207,12 @@ def _cached(name: str, cache: Path, record: str | None) -> dict[str, np.ndarray]
         ) from None
 
 
-def _convert(folder: Path, name: str) -> dict[str, np.ndarray]:
-    """NAME_TRAIN.ts and NAME_TEST.ts of ``folder`` merged: {x (N,L,C), mask, labels (str), origin (0/1)}."""
-    parts = [_read_ts(folder / f"{name}_{s}.ts") for s in ("TRAIN", "TEST")]
+def _convert(folder: Path, name: str, shown: Path | None = None) -> dict[str, np.ndarray]:
+    """NAME_TRAIN.ts and NAME_TEST.ts of ``folder`` merged: {x (N,L,C), mask, labels (str), origin (0/1)}.
+
+    Errors name the files as in ``shown`` (default ``folder``).
+    """
+    parts = [_read_ts(folder / f"{name}_{s}.ts", (shown or folder) / f"{name}_{s}.ts") for s in ("TRAIN", "TEST")]
     x, mask = pp.pad_series(parts[0][0] + parts[1][0])
     return {
         "x": x,
@@ -205,6 +220,20 @@ def _convert(folder: Path, name: str) -> dict[str, np.ndarray]:
         "labels": np.concatenate([parts[0][1], parts[1][1]]),
         "origin": np.repeat(np.array([0, 1], np.int8), [len(parts[0][0]), len(parts[1][0])]),
     }
+
+
+def _store(name: str, cache: Path, folder: Path, record: str, raw: dict[str, np.ndarray]) -> str:
+    """Write ``raw`` (converted from ``folder``) with its source and ``record`` into the npz, and return the source.
+
+    A cache that cannot be written is skipped: it only costs speed, the arrays being in memory.
+    """
+    shipped = aeon_data_dir() is not None and folder == aeon_data_dir() / name
+    source = f"UEA/UCR archive {name} (aeon .ts files, {'shipped with aeon' if shipped else 'cache'})"
+    try:
+        save_npz(npz_path(name, cache), source=np.array(source), files=np.array(record), **raw)
+    except OSError:
+        pass
+    return source
 
 
 def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
@@ -219,22 +248,21 @@ def read_raw(name: str, cache: Path) -> tuple[dict[str, np.ndarray], str]:
     folder = folder or download(name, cache)
     record = _record(folder, name)  # taken before reading: a file replaced meanwhile is read again next time
     raw = _convert(folder, name)
-    shipped = aeon_data_dir() is not None and folder == aeon_data_dir() / name
-    source = f"UEA/UCR archive {name} (aeon .ts files, {'shipped with aeon' if shipped else 'cache'})"
-    try:
-        save_npz(npz_path(name, cache), source=np.array(source), files=np.array(record), **raw)
-    except OSError:  # a read-only cache only costs speed: the arrays are already in memory
-        pass
-    return raw, source
+    return raw, _store(name, cache, folder, record, raw)
 
 
 def prepare(name: str, cache: Path, source: Path | None = None) -> Path:
     """Put NAME into the cache (from ``source``, from aeon's shipped data, or by downloading) and convert it."""
-    if source is not None:
-        install_source(name, source, cache)
     npz = npz_path(name, cache)
-    npz.unlink(missing_ok=True)
-    read_raw(name, cache)  # a load goes on without its cache file; preparing it must not
+    if source is None:
+        npz.unlink(missing_ok=True)
+        read_raw(name, cache)
+    else:
+        raw = install_source(name, source, cache)  # read before it replaces the cached copy
+        npz.unlink(missing_ok=True)
+        folder = cache / "uea" / name
+        _store(name, cache, folder, _record(folder, name), raw)
+    # a load goes on without its cache file; preparing it must not
     if not npz.is_file():
         raise DatasetError(
             f"{name} was read but {npz} could not be written: the cache {cache} is not a writable folder. "
