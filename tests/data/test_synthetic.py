@@ -79,8 +79,16 @@ def test_smallest_size_leaves_no_split_empty():
     for n in range(3, 40):
         sizes = [len(p) for p in pp.random_split(n, seed=n)]
         assert min(sizes) >= 1 and sum(sizes) == n
-        if n >= 4:  # the paper's ⌊0.7n⌋ / ⌊0.15n⌋ / rest, unchanged
-            assert sizes[:2] == [int(0.7 * n), max(int(0.15 * n), 1)]
+        if n >= 4:  # cut at ⌊0.7n⌋ and ⌊0.85n⌋, unchanged
+            assert sizes == [7 * n // 10, 85 * n // 100 - 7 * n // 10, n - 85 * n // 100]
+
+
+@pytest.mark.parametrize("n,sizes", [(90, [63, 13, 14]), (259, [181, 39, 39]), (524, [366, 79, 79])])
+def test_split_is_cut_at_exactly_70_and_85_percent(n, sizes):
+    """Log-NCDE's cuts int(0.7 N), int(0.85 N) in exact integers (in floating point, int(0.7 * 90) is 62)."""
+    parts = pp.random_split(n, seed=1)
+    assert [len(p) for p in parts] == sizes
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(n))
 
 
 def test_time_channel_and_bad_lengths():

@@ -47,7 +47,7 @@ def test_shipped_set_shapes_classes_and_split_sizes(name, cache):
     spec = data.resolve(name)
     meta = splits.meta
     n = len(X) - meta["duplicates_dropped"]
-    assert meta["sizes"] == {"train": int(0.7 * n), "val": int(0.15 * n), "test": n - int(0.7 * n) - int(0.15 * n)}
+    assert meta["sizes"] == {"train": 7 * n // 10, "val": 85 * n // 100 - 7 * n // 10, "test": n - 85 * n // 100}
     for part in ("train", "val", "test"):
         d = getattr(splits, part)
         assert d.x.shape == (meta["sizes"][part], spec.length, spec.channels) and d.x.dtype == np.float32
