@@ -1,4 +1,4 @@
-"""PPG-DaLiA on generated subject pickles in the archive's exact on-disk format."""
+"""PPG-DaLiA on generated subject pickles in the archive's on-disk format (Python 2 pickles)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rhel import data
 from rhel.data import ppg
 from rhel.errors import DatasetError
 
-from ppg_files import PPG_LABELS, SPIKE, write_subject
+from ppg_files import PPG_LABELS, SPIKE, write_pickle, write_subject
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,40 @@ def test_first_window_matches_the_source_scaled_by_training_stats(splits, ppg_so
     assert splits.train.x.min() >= -1 - 1e-6 and splits.train.x.max() <= 1 + 1e-6
 
 
+def _expected_windows(raw: dict, layout: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of one subject's ``split`` portion, rebuilt from its file and scaled with the minimum and
+    maximum of its *training* portion (per channel group and for the label)."""
+    wrist = raw["signal"]["wrist"]
+    signal = np.concatenate([np.repeat(wrist["ACC"], 2, axis=0), wrist["BVP"], np.repeat(wrist["EDA"], 16, axis=0),
+                             np.repeat(wrist["TEMP"], 16, axis=0)], axis=1)
+    labels = np.concatenate([np.full(3, raw["label"][0]), raw["label"]])
+    n = labels.size
+
+    def portion(part):
+        lo, hi = layout[part]
+        return signal[int(lo * n) * 128 : int(hi * n) * 128], labels[int(lo * n) : int(hi * n)]
+
+    (train_x, train_y), (x, y) = portion("train"), portion(split)
+    for sl in (slice(0, 3), slice(3, 4), slice(4, 5), slice(5, 6)):
+        lo, hi = train_x[:, sl].min(), train_x[:, sl].max()
+        x = np.concatenate([x[:, : sl.start], 2 * (x[:, sl] - lo) / (hi - lo) - 1, x[:, sl.stop :]], axis=1)
+    y = 2 * (y - train_y.min()) / (train_y.max() - train_y.min()) - 1
+    k = (len(x) - 49_920) // 4_992 + 1 if len(x) >= 49_920 else 0
+    return (np.stack([x[w * 4_992 : w * 4_992 + 49_920] for w in range(k)]) if k else np.zeros((0, 49_920, 6)),
+            np.stack([y[w * 39 : w * 39 + 390] for w in range(k)]) if k else np.zeros((0, 390)))
+
+
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_val_and_test_are_scaled_with_the_training_statistics(splits, ppg_source, split):
+    windows = [_expected_windows(_raw(ppg_source, i), splits.meta["layouts"][f"S{i}"], split) for i in ppg.SUBJECTS]
+    x = np.concatenate([w[0] for w in windows])
+    y = np.concatenate([w[1] for w in windows])
+    part = getattr(splits, split)
+    assert len(x) == len(part) > 0
+    np.testing.assert_allclose(part.x, x, atol=1e-4)
+    np.testing.assert_allclose(part.y[:, :, 0], y, atol=1e-5)
+
+
 def test_split_is_seeded_and_recorded(prepared, splits):
     again = data.load("PPG-DaLiA", seed=2345, cache_dir=prepared)
     assert again.meta["layouts"] == splits.meta["layouts"]
@@ -125,8 +159,7 @@ def test_missing_subject_and_wrong_structure(ppg_source, tmp_path):
     (src / "S7" / "S7.pkl").unlink()
     with pytest.raises(DatasetError, match=r"S7\.pkl"):
         data.prepare("PPG-DaLiA", source=src, cache_dir=tmp_path / "cache")
-    with open(src / "S7" / "S7.pkl", "wb") as f:
-        pickle.dump({"signal": {"chest": {}}, "label": [1.0]}, f, protocol=2)
+    write_pickle(src / "S7" / "S7.pkl", {"signal": {"chest": {}}, "label": [1.0]})
     with pytest.raises(DatasetError, match=r"S7\.pkl has no signal/wrist/ACC"):
         data.prepare("PPG-DaLiA", source=src, cache_dir=tmp_path / "cache")
 
@@ -156,8 +189,7 @@ def test_nan_is_reported_with_its_subject_entry_and_index_or_imputed(tmp_path):
     raw["signal"]["wrist"]["BVP"][500, 0] = np.nan
     raw["signal"]["wrist"]["ACC"][40, 1] = np.inf  # 32 Hz: two 64-Hz steps, one value of the file
     raw["label"][3] = np.nan  # one label: 128 steps of the converted recording
-    with open(src / "S4" / "S4.pkl", "wb") as f:
-        pickle.dump(raw, f, protocol=2)
+    write_pickle(src / "S4" / "S4.pkl", raw)
     cache = tmp_path / "cache"
     data.prepare("PPG-DaLiA", source=src, cache_dir=cache)
     with pytest.raises(DatasetError) as e:
@@ -238,3 +270,13 @@ def test_a_cache_that_cannot_be_written_converts_in_memory(ppg_source, prepared,
     np.testing.assert_array_equal(splits.val.x, expected.val.x)
     with pytest.raises(DatasetError, match=r"ppg_dalia\.npz could not be written.*--cache-dir"):
         data.prepare("PPG-DaLiA", cache_dir=cache)
+
+
+def test_the_converted_cache_is_read_not_the_pickles(prepared, splits, monkeypatch):
+    def no_reading(path):
+        raise AssertionError(f"{path} read although ppg_dalia.npz is up to date")
+
+    monkeypatch.setattr(ppg, "read_subject", no_reading)
+    again = data.load("PPG-DaLiA", seed=2345, cache_dir=prepared)
+    np.testing.assert_array_equal(again.test.x, splits.test.x)
+    np.testing.assert_array_equal(again.train.y, splits.train.y)

@@ -135,12 +135,19 @@ def test_prepare_from_a_zip_and_meta_is_json(cache, tmp_path):
     assert json.loads(json.dumps(splits.meta)) == splits.meta
 
 
-def test_converted_cache_is_reused_and_identical(cache):
+def test_converted_cache_is_reused_and_identical(cache, monkeypatch):
     first = data.load("ACSF1", seed=4, cache_dir=cache)
     npz = cache / "uea" / "ACSF1.npz"
     assert npz.is_file() and not list(npz.parent.glob(".*tmp*"))
+
+    def no_parsing(path, shown=None):
+        raise AssertionError(f"{path} parsed although {npz} is up to date")
+
+    monkeypatch.setattr(uea, "_read_ts", no_parsing)
     second = data.load("ACSF1", seed=4, cache_dir=cache)
-    np.testing.assert_array_equal(first.test.x, second.test.x)
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(first, part).x, getattr(second, part).x)
+        np.testing.assert_array_equal(getattr(first, part).y, getattr(second, part).y)
     assert first.info == second.info
 
 
