@@ -108,3 +108,15 @@ def test_prepare_into_a_cache_that_cannot_be_written_says_so(capsys, tmp_path, m
     assert main(["data", "prepare", "BasicMotions", "--cache-dir", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert "BasicMotions was read but" in err and "could not be written" in err and "--cache-dir" in err
+
+
+def test_length_and_size_are_refused_for_a_set_that_is_not_generated(capsys, tmp_path):
+    cache = ["--cache-dir", str(tmp_path)]
+    assert main(["data", "info", "BasicMotions", "--length", "5", "--size", "3", *cache]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rhel data: error: --length and --size apply to the synthetic tasks") and "Drop" in err
+    assert main(["data", "info", "MotorImagery", "--size", "3", *cache]) == 2  # also when not cached
+    err = capsys.readouterr().err
+    assert "error: --size applies to the synthetic tasks" in err and "--length" not in err
+    assert main(["data", "info", "recall", "--length", "20", "--size", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["meta"]["size"] == 3

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
               else f"{spec.name}: ready in {path}")
         return 0
     spec = data.resolve(args.name)
+    _synthetic_only(spec, args)
     row = {k: getattr(spec, k) for k in ("name", "kind", "task", "length", "channels", "num_classes", "source",
                                          "description")}
     if spec.kind != "synthetic" and not data.is_cached(spec, args.cache_dir):
@@ -69,9 +70,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"source: {spec.source}")
         print(f"not cached: {hint}")
         return 0
-    kwargs = {"length": args.length, "size": args.size} if spec.kind == "synthetic" else {}
     splits = data.load(spec.name, seed=args.seed, split=args.split, time_channel=args.time_channel,
-                       cache_dir=args.cache_dir, impute=args.impute, **kwargs)
+                       cache_dir=args.cache_dir, impute=args.impute, length=args.length, size=args.size)
     out = {"spec": row, "info": splits.info.__dict__, "meta": splits.meta,
            "shapes": {k: {"x": list(getattr(splits, k).x.shape), "y": list(getattr(splits, k).y.shape)}
                       for k in ("train", "val", "test")}}
@@ -97,6 +97,19 @@ def run(args: argparse.Namespace) -> int:
     if hidden:
         print(f"  ({', '.join(hidden)}: see --json)")
     return 0
+
+
+def _synthetic_only(spec, args: argparse.Namespace) -> None:
+    """Refuse --length/--size for a data set that is not generated (load() would refuse them too)."""
+    given = [flag for flag, value in (("--length", args.length), ("--size", args.size)) if value is not None]
+    if given and spec.kind != "synthetic":
+        from rhel.errors import DatasetError
+
+        flags = " and ".join(given)
+        raise DatasetError(
+            f"{flags} {'apply' if len(given) > 1 else 'applies'} to the synthetic tasks (recall, adding) only; "
+            f"{spec.name} has a fixed length and number of series. Drop {flags}."
+        )
 
 
 def _list(data, cache_dir) -> int:
