@@ -164,8 +164,8 @@ def _read_ts(path: Path, shown: Path | None = None) -> tuple[list[np.ndarray], n
     def broken(reason: str) -> DatasetError:
         name = path.stem.rsplit("_", 1)[0]
         return DatasetError(
-            f"cannot read {shown or path}: the file is truncated or corrupted ({reason}). Delete it and download it again "
-            f"(rhel data prepare {name}, or --source a fresh copy)."
+            f"cannot read {shown or path}: the file is truncated or corrupted ({reason}). Delete it and download it "
+            f"again (rhel data prepare {name}, or --source a fresh copy)."
         )
 
     try:
@@ -175,7 +175,9 @@ def _read_ts(path: Path, shown: Path | None = None) -> tuple[list[np.ndarray], n
     except Exception as e:
         raise broken(f"{type(e).__name__}: {str(e)[:160]}") from None
     if not meta.get("classlabel", False):
-        raise DatasetError(f"{shown or path} holds a regression problem (no class labels); rhel loads classification sets only.")
+        raise DatasetError(
+            f"{shown or path} holds a regression problem (no class labels); rhel loads classification sets only."
+        )
     if len(series) == 0 or len(series) != len(y) or any(s.size == 0 for s in series):
         raise broken(f"{len(series)} series, {len(y)} labels, some empty")
     return series, np.asarray(y).astype(str)
