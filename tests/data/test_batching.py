@@ -47,3 +47,13 @@ def test_take_returns_the_rows():
 def test_bad_batch_size():
     with pytest.raises(RHELError, match="batch_size"):
         epoch_batches(10, 0, seed=0, epoch=0)
+
+
+@pytest.mark.parametrize("kwargs", [{"batch_size": 2.9}, {"batch_size": "4"}, {"seed": None}, {"seed": 1.5},
+                                    {"epoch": None}, {"n": 10.0}, {"batch_size": True}])
+def test_counts_must_be_integers(kwargs):
+    args = {"n": 10, "batch_size": 3, "seed": 0, "epoch": 0, **kwargs}
+    n, batch_size = args.pop("n"), args.pop("batch_size")
+    with pytest.raises(RHELError, match="integer"):
+        epoch_batches(n, batch_size, **args)
+    assert len(epoch_batches(np.int64(10), np.int32(3), seed=np.int64(0), epoch=0)) == 4

@@ -115,3 +115,16 @@ def test_a_length_beyond_the_machines_memory_is_refused_before_allocating(monkey
     assert data.load("adding", seed=0, length=1_000, size=10, time_channel=True).info.length == 1_000
     monkeypatch.setattr(synthetic, "_physical_memory", lambda: None)  # an OS that does not say: no check
     assert data.load("adding", seed=0, length=1_000, size=10).info.length == 1_000
+
+
+@pytest.mark.parametrize("length,size", [(10.7, 5), ("abc", 5), (True, 5), (10, 5.0), (10, "7"), (0, 5), (10, 2)])
+def test_length_and_size_must_be_integers(length, size):
+    with pytest.raises(DatasetError, match=r"must be an integer of at least"):
+        data.load("recall", seed=0, length=length, size=size)
+
+
+def test_switches_must_be_booleans():
+    for flag in ("time_channel", "impute"):
+        with pytest.raises(DatasetError, match=f"{flag} must be True or False, got 'no'"):
+            data.load("adding", seed=0, length=10, size=5, **{flag: "no"})
+    assert data.load("adding", seed=0, length=10, size=5, time_channel=np.bool_(True)).info.channels == 3

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from rhel.data import ppg, synthetic, uea
 from rhel.data.cache import ENV_VAR, cache_dir
 from rhel.data.types import DatasetSpec, Splits
@@ -109,12 +111,16 @@ def load(
     time cut, layout from the seed) or "official" (UEA only: the archive's test set, 15 % of its train set
     carved for validation). ``time_channel`` appends t_k = k/L ∈ [0, 1) as the last channel. ``length`` and
     ``size`` (number of sequences) apply to the synthetic tasks only. ``impute`` fills NaN/Inf by linear
-    interpolation in time instead of refusing them.
+    interpolation in time instead of refusing them. ``time_channel`` and ``impute`` must be booleans.
     """
     spec = resolve(name)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise DatasetError(f"seed must be a non-negative integer, got {seed!r}.")
     seed = int(seed)
+    for flag, value in (("time_channel", time_channel), ("impute", impute)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise DatasetError(f"{flag} must be True or False, got {value!r}.")
+    time_channel, impute = bool(time_channel), bool(impute)
     if split not in ("paper", "official"):
         raise DatasetError(f"split={split!r} is not a split kind; use 'paper' or 'official'.")
     if spec.kind != "synthetic" and (length is not None or size is not None):

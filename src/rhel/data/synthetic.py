@@ -17,6 +17,7 @@ are linear in the length) and splits them 70/15/15 with the same seed.
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -84,12 +85,19 @@ def adding(n: int, length: int, seed: int) -> SequenceData:
     return SequenceData(x=x, y=y.astype(np.float32).reshape(n, 1, 1), mask=np.ones((n, length), bool))
 
 
+def _count(name: str, what: str, value: object, default: int, least: int) -> int:
+    """``value`` as an int ≥ ``least`` (``default`` when None); anything else, 10.7 or "abc" included, is refused."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise DatasetError(f"{name}: {what} must be an integer of at least {least}, got {value!r}.")
+    return int(value)
+
+
 def load_synthetic(name: str, *, seed: int, split: str, time_channel: bool, length: int | None,
                    size: int | None) -> Splits:
-    length = DEFAULT_LENGTH if length is None else int(length)
-    size = DEFAULT_SIZE if size is None else int(size)
-    if length < 1 or size < 3:
-        raise DatasetError(f"{name}: length ({length}) must be positive and size ({size}) at least 3.")
+    length = _count(name, "length", length, DEFAULT_LENGTH, 1)
+    size = _count(name, "size (the number of sequences)", size, DEFAULT_SIZE, 3)
     if split != "paper":
         raise DatasetError(
             f"{name} is generated and has no official split; use split='paper' (70/15/15 from the seed)."
