@@ -120,3 +120,11 @@ def test_length_and_size_are_refused_for_a_set_that_is_not_generated(capsys, tmp
     assert "error: --size applies to the synthetic tasks" in err and "--length" not in err
     assert main(["data", "info", "recall", "--length", "20", "--size", "3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["meta"]["size"] == 3
+
+
+def test_a_ppg_source_that_does_not_exist_is_named(capsys, tmp_path):
+    missing = tmp_path / "nowhere" / "PPG_FieldStudy"
+    assert main(["data", "prepare", "PPG-DaLiA", "--source", str(missing), "--cache-dir", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rhel data: error: --source {missing} does not exist;") and "archive.ics.uci.edu" in err
+    assert err.count("\n") == 1

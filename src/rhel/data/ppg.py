@@ -143,9 +143,17 @@ def convert(source: Path) -> dict[str, np.ndarray]:
 
 
 def _source_folder(cache: Path, source: Path | None) -> Path:
-    source = Path(source) if source is not None else cache / "PPG_FieldStudy"
+    """``source``, or ``<cache>/PPG_FieldStudy`` when None; a DatasetError naming the folder when it is missing."""
+    if source is None:
+        if not (cache / "PPG_FieldStudy").exists():
+            raise DatasetError(_missing_message(cache))
+        return cache / "PPG_FieldStudy"
+    source = Path(source).expanduser()
     if not source.exists():
-        raise DatasetError(_missing_message(cache))
+        raise DatasetError(
+            f"--source {source} does not exist; point it at the PPG_FieldStudy folder of the unzipped PPG-DaLiA "
+            f"archive ({URL})."
+        )
     return source
 
 
@@ -162,7 +170,7 @@ def prepare(cache: Path, source: Path | None = None) -> Path:
     return npz_path(cache)
 
 
-def _convert_for_load(cache: Path, source: Path) -> dict[str, np.ndarray]:
+def _convert_for_load(cache: Path, source: Path | None) -> dict[str, np.ndarray]:
     """Convert for a load: write the npz when the cache allows it, else warn that every load converts again."""
     arrays = convert(_source_folder(cache, source))
     try:
@@ -209,10 +217,13 @@ def _outdated(arrays: dict[str, np.ndarray], cache: Path) -> Path | None:
 def _read_cache(cache: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """The converted recordings by subject, converted (again) first when the npz is missing or out of date."""
     npz = npz_path(cache)
-    arrays = _load_npz(npz) if npz.is_file() else None
-    source = cache / "PPG_FieldStudy" if arrays is None else _outdated(arrays, cache)
-    if source is not None:
-        arrays = _convert_for_load(cache, source)
+    if not npz.is_file():
+        arrays = _convert_for_load(cache, None)
+    else:
+        arrays = _load_npz(npz)
+        source = _outdated(arrays, cache)
+        if source is not None:
+            arrays = _convert_for_load(cache, source)
     return {i: (arrays[f"S{i}_x"], arrays[f"S{i}_y"]) for i in SUBJECTS}
 
 
