@@ -154,9 +154,9 @@ def no_worker(monkeypatch):
         (["--timeout", "0"], "--timeout must be a finite number > 0"),
         (["--epsilon", "-1"], "--epsilon must be a finite number > 0"),
         (["--epsilon", "inf"], "--epsilon must be a finite number > 0"),
-        (["--seed", "-1"], "--seed must be >= 0"),
-        (["--seed", "4294967296"], "--seed must be <= 4294967295 (2**32 - 1, a 32-bit seed), got 4294967296."),
-        (["--seed", "18446744073709551616"], "--seed must be <= 4294967295"),
+        (["--seed", "-1"], "--seed must be an integer from 0 to 4294967295 (a 32-bit seed), got -1."),
+        (["--seed", "4294967296"], "--seed must be an integer from 0 to 4294967295 (a 32-bit seed), got 4294967296."),
+        (["--seed", "18446744073709551616"], "--seed must be an integer from 0 to 4294967295"),
         (["--plot", "bench.xyz"], "--plot bench.xyz: a figure's file name must end in one of .png, .pdf, .svg"),
     ],
 )

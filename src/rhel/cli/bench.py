@@ -18,12 +18,11 @@ import json
 import shlex
 import sys
 
+from rhel.cli.checks import MAX_SEED
+
 #: The benchmark's standard number of timed steps (the median of at least this many); fewer is measured
 #: with a warning, recorded in the ``--json`` report.
 STANDARD_REPEATS = 5
-
-#: The largest seed a worker's PRNG key takes (32 bits).
-MAX_SEED = 2**32 - 1
 
 EPILOG = """examples:
   rhel bench --json bench.json --plot bench.png            # both HSSMs, EigenWorms shape, L = 1k..50k
@@ -78,7 +77,7 @@ def register(subparsers) -> None:
 def _check_args(args) -> None:
     """Check the numbers and output paths before any measurement (one-line errors naming the flag), so that
     a run is never lost to a bad value at its end."""
-    from rhel.cli.checks import report_outputs, require_non_negative, require_positive
+    from rhel.cli.checks import report_outputs, require_non_negative, require_positive, require_seed
     from rhel.errors import RHELError
 
     for name in ("repeats", "batch", "blocks", "hidden", "state"):
@@ -88,9 +87,7 @@ def _check_args(args) -> None:
     require_non_negative("--warmup", args.warmup)
     require_positive("--timeout", args.timeout)
     require_positive("--epsilon", args.epsilon)
-    require_non_negative("--seed", args.seed)
-    if args.seed > MAX_SEED:  # a worker's PRNG key: 2**32 would wrap to seed 0, larger seeds overflow
-        raise RHELError(f"--seed must be <= {MAX_SEED} (2**32 - 1, a 32-bit seed), got {args.seed}.")
+    require_seed("--seed", args.seed)
     report_outputs(args, json_example="bench.json")
 
 

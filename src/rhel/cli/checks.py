@@ -28,6 +28,18 @@ def require_non_negative(flag: str, value: int) -> int:
     return value
 
 
+#: The largest seed: JAX's PRNG keys hold 32 bits, so 2**32 would wrap around to seed 0 and larger seeds
+#: overflow when the key is made.
+MAX_SEED = 2**32 - 1
+
+
+def require_seed(flag: str, value: int) -> int:
+    """Return ``value`` if it is a seed in 0 … :data:`MAX_SEED`; otherwise raise an error naming ``flag``."""
+    if not 0 <= value <= MAX_SEED:
+        raise RHELError(f"{flag} must be an integer from 0 to {MAX_SEED} (a 32-bit seed), got {value}.")
+    return value
+
+
 def _nearest_existing(path: Path) -> Path:
     """``path`` itself or its closest ancestor that exists (``path`` is absolute)."""
     return next(p for p in (path, *path.parents) if p.exists())

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--channels", type=int, default=6, help="synthetic input channels (default 6, SCP1)")
     p.add_argument("--classes", type=int, default=2, help="synthetic classes (default 2, SCP1)")
     p.add_argument("--batch", type=int, default=1, help="sequences in the batch (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the model, the data and dropout")
+    p.add_argument("--seed", type=int, default=0, help="seed of the model, the data and dropout (0 to 2**32 - 1)")
     p.add_argument("--epsilon", type=float, default=0.1, help="RHEL nudge strength (default 0.1)")
     p.add_argument("--dropout", type=float, default=0.05, help="dropout rate (default 0.05)")
     p.add_argument("--x64", action="store_true", help="compute in float64 (as the paper's figure)")
@@ -52,7 +52,7 @@ def register(subparsers) -> None:
 
 def _check_args(args) -> None:
     """Check every flag before any work (one-line errors naming the flag)."""
-    from rhel.cli.checks import report_outputs, require_non_negative, require_positive
+    from rhel.cli.checks import report_outputs, require_positive, require_seed
     from rhel.errors import RHELError
 
     for name in ("blocks", "hidden", "state", "length", "channels", "batch"):
@@ -61,7 +61,7 @@ def _check_args(args) -> None:
             raise RHELError(f"--{name} must be >= 1, got {value}.")
     if args.classes < 2:
         raise RHELError(f"--classes must be >= 2, got {args.classes}.")
-    require_non_negative("--seed", args.seed)
+    require_seed("--seed", args.seed)
     require_positive("--epsilon", args.epsilon)
     report_outputs(args, json_example="gradcheck.json")
 
