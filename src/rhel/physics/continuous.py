@@ -18,7 +18,6 @@ Then ``∂L_δ/∂θ = ∂L/∂θ + O(δ²)``, and the echo's adjoint (:attr:`Ec
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import jax
@@ -26,15 +25,16 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from rhel.errors import RHELError
+from rhel.physics.checks import positive_integer, positive_real
 
 
 def time_grid(T: float, steps: int) -> tuple[Float[Array, " L+1"], float]:
-    """The grid ``t_k = k T/L`` (k = 0 … L) and the step ``δ = T/L``."""
-    if not isinstance(steps, int) or steps < 1:
-        raise RHELError(f"steps must be a positive integer, got {steps!r}.")
-    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
-        raise RHELError(f"the horizon T must be finite and > 0, got {T!r}.")
-    dt = T / steps
+    """The grid ``t_k = k T/L`` (k = 0 … L) and the step ``δ = T/L`` (a Python float).
+
+    ``T`` is a finite real number > 0 and ``steps`` an integer ≥ 1 (Python or NumPy, not a bool).
+    """
+    steps = positive_integer("steps", steps)
+    dt = positive_real("the horizon T", T) / steps
     return dt * jnp.arange(steps + 1), dt
 
 

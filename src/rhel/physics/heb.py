@@ -24,6 +24,7 @@ from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.leapfrog import Potential
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
+from rhel.physics.checks import positive_integer
 
 
 def final_time_loss(
@@ -51,8 +52,7 @@ def final_time_loss(
 
     Differentiable w.r.t. ``params``, ``state0``, ``u`` and ``dt``.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise RHELError(f"steps must be a positive integer (the number of leapfrog steps), got {steps!r}.")
+    steps = positive_integer("steps", steps, " (the number of leapfrog steps)")
     dtype = jnp.result_type(state0[0], float)
     u = jnp.zeros((0,), dtype) if u is None else jnp.asarray(u)
     if u.ndim != 1:

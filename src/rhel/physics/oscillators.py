@@ -29,6 +29,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from rhel.engine.gradient import BPTT, GradientMethod
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
+from rhel.physics.checks import is_integer
 
 
 class OscillatorParams(eqx.Module):
@@ -61,11 +62,11 @@ class CoupledOscillators(eqx.Module):
             raise RHELError(f"masses must all be > 0, got {masses}.")
         n = masses.shape[0]
         for name, i in (("drive", drive), ("readout", readout)):
-            if not (isinstance(i, int) and 0 <= i < n):
-                raise RHELError(f"{name}={i!r} must be an oscillator index in 0..{n - 1}.")
+            if not (is_integer(i) and 0 <= i < n):
+                raise RHELError(f"{name}={i!r} must be an oscillator index in 0..{n - 1} (an integer).")
         self.mass_values = tuple(float(m) for m in masses)
-        self.drive = drive
-        self.readout = readout
+        self.drive = int(drive)
+        self.readout = int(readout)
 
     @property
     def masses(self) -> Float[Array, " N"]:

@@ -19,6 +19,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.errors import RHELError
+from rhel.physics.checks import positive_integer, positive_real
 from rhel.physics.continuous import midpoint_inputs, time_grid, trapezoid_weights
 from rhel.physics.oscillators import CoupledOscillators, OscillatorParams, random_params
 from rhel.physics.trace import EchoTrace, echo_trace
@@ -84,7 +85,7 @@ def make_task(key: PRNGKeyArray, *, horizon: float = 30.0, steps: int = 300) -> 
             "`rhel physics --grid`)."
         )
     target = system.run(teacher, force, dt=dt)[:, system.readout]
-    return ToyTask(system, force, target, teacher, horizon)
+    return ToyTask(system, force, target, teacher, float(horizon))
 
 
 class TrainResult(NamedTuple):
@@ -103,10 +104,8 @@ def train(
     gradient: GradientMethod = RHEL(),
 ) -> TrainResult:
     """Adam on ``task.loss`` with the chosen gradient method, compiled as one ``lax.scan``."""
-    if not isinstance(steps, int) or steps < 1:
-        raise RHELError(f"steps must be a positive integer, got {steps!r}.")
-    if not learning_rate > 0:
-        raise RHELError(f"learning_rate must be > 0, got {learning_rate!r}.")
+    steps = positive_integer("steps", steps)
+    learning_rate = positive_real("learning_rate", learning_rate)
     optimiser = optax.adam(learning_rate)
 
     @jax.jit
