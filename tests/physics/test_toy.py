@@ -54,6 +54,11 @@ def test_mass_scaled_coordinates_give_the_physical_motion(x64):
 def test_bad_systems_raise_clear_errors():
     with pytest.raises(rhel.RHELError, match="masses"):
         CoupledOscillators(jnp.array([1.0, -1.0, 1.0]))
+    for bad in (jnp.inf, jnp.nan):
+        with pytest.raises(rhel.RHELError, match="masses must all be finite and > 0"):
+            CoupledOscillators([1.0, bad], readout=1)
+    with pytest.raises(rhel.RHELError, match="masses must be a vector of numbers"):
+        CoupledOscillators(["heavy", 1.0], readout=1)
     with pytest.raises(rhel.RHELError, match="readout"):
         CoupledOscillators(jnp.ones(3), readout=3)
     with pytest.raises(rhel.RHELError, match=r"too large.*use at least \d+ leapfrog steps .*rhel physics --grid"):

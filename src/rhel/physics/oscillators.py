@@ -55,11 +55,14 @@ class CoupledOscillators(eqx.Module):
     readout: int = eqx.field(static=True)
 
     def __init__(self, masses, drive: int = 0, readout: int = 3):
-        masses = np.asarray(masses, dtype=float)
+        try:
+            masses = np.asarray(masses, dtype=float)
+        except (TypeError, ValueError) as e:
+            raise RHELError(f"masses must be a vector of numbers, got {masses!r} ({e}).") from None
         if masses.ndim != 1 or masses.shape[0] < 2:
             raise RHELError(f"masses must be a vector of at least 2 masses, got shape {masses.shape}.")
-        if not np.all(masses > 0):
-            raise RHELError(f"masses must all be > 0, got {masses}.")
+        if not np.all(np.isfinite(masses) & (masses > 0)):
+            raise RHELError(f"masses must all be finite and > 0, got {masses}.")
         n = masses.shape[0]
         for name, i in (("drive", drive), ("readout", readout)):
             if not (is_integer(i) and 0 <= i < n):
