@@ -68,3 +68,13 @@ def test_trace_rejects_bad_arguments():
         echo_trace(potential, params, inputs, state0, loss, dt=dt, gradient=rhel.BPTT())
     with pytest.raises(rhel.RHELError, match="scalar"):
         echo_trace(potential, params, inputs, state0, lambda phis: phis[-1], dt=dt)
+    with pytest.raises(rhel.RHELError, match=r"loss failed on the positions .* shape \(60, 3\): TypeError"):
+        echo_trace(potential, params, inputs, state0, lambda phis: phis + "x", dt=dt)
+
+
+@pytest.mark.parametrize("dt", [-0.2, 0.0, float("nan")])
+def test_trace_rejects_a_bad_step_at_once(dt):
+    """A bad step is named with its value before anything is compiled (not a run-time error of the jit)."""
+    params, inputs, state0, _, loss = problem()
+    with pytest.raises(rhel.RHELError, match=rf"dt must be finite and > 0 .*; got {dt}"):
+        echo_trace(potential, params, inputs, state0, loss, dt=dt)

@@ -109,7 +109,22 @@ def forward_momenta(
     return jnp.concatenate([pi0[None], pis])
 
 
-@eqx.filter_jit
+def check_loss(loss: Callable, positions: jax.ShapeDtypeStruct, what: str) -> None:
+    """Check on abstract values that ``loss`` maps ``positions`` (``what`` names them, e.g. "the positions
+    φ_1 … φ_L") to a floating-point scalar; raise an :class:`RHELError` naming the fix otherwise."""
+    try:
+        out = jax.eval_shape(loss, positions)
+    except Exception as e:  # the user's function failed on abstract values of the right shape
+        raise RHELError(
+            f"loss failed on {what}, shape {positions.shape}: {type(e).__name__}: {e}"
+        ) from e
+    if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
+        raise RHELError(
+            f"loss must map {what}, shape {positions.shape}, to a floating-point scalar; it returned "
+            f"{getattr(out, 'shape', type(out).__name__)}. Reduce it, e.g. with jnp.sum or jnp.mean."
+        )
+
+
 def echo_trace(
     potential: Potential,
     params: PyTree,
@@ -131,6 +146,9 @@ def echo_trace(
     Returns:
         An :class:`EchoTrace`. Its ``grad_params``, ``grad_inputs`` and ``adjoint_*[0]`` equal the
         gradients :func:`rhel.simulate` gives with the same ``gradient``.
+
+    The arguments are checked first, on their concrete values (a bad ``dt`` or ``loss`` raises an
+    :class:`RHELError` at once); the echo itself is compiled (``equinox.filter_jit``).
     """
     method = check_gradient_method(gradient)
     if not isinstance(method, RHEL):
@@ -138,13 +156,24 @@ def echo_trace(
             f"echo_trace records the RHEL echo; got gradient={method!r}. Pass gradient=rhel.RHEL(...)."
         )
     inputs, phi0, pi0, dt = check_system(potential, params, inputs, state0, dt)
+    positions = jax.ShapeDtypeStruct((inputs.shape[0],) + phi0.shape, phi0.dtype)
+    check_loss(loss, positions, "the positions φ_1 … φ_L")
+    return _echo_trace(potential, params, inputs, phi0, pi0, loss, dt, method)
+
+
+@eqx.filter_jit
+def _echo_trace(
+    potential: Potential,
+    params: PyTree,
+    inputs: Float[Array, "L H"],
+    phi0: Float[Array, " P"],
+    pi0: Float[Array, " P"],
+    loss: Callable[[Float[Array, "L P"]], Float[Array, ""]],
+    dt: Float[Array, "*P"],
+    method: RHEL,
+) -> EchoTrace:
+    """:func:`echo_trace` on checked arguments."""
     phis, (phiL, piL) = integrate(potential, params, inputs, phi0, pi0, dt)
-    out = jax.eval_shape(loss, phis)
-    if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
-        raise RHELError(
-            f"loss must map the positions φ_1 … φ_L, shape {phis.shape}, to a floating-point scalar; it "
-            f"returned {getattr(out, 'shape', type(out).__name__)}. Reduce it, e.g. with jnp.sum or jnp.mean."
-        )
     value, cotangent = jax.value_and_grad(loss)(phis)
     step = jnp.broadcast_to(dt, phiL.shape)
     scale = method.nudge_scale(cotangent * step, dt)
