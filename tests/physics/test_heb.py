@@ -67,6 +67,9 @@ def test_heb_rejects_bad_arguments():
         final_time_loss(potential, params, (x, x), loss, steps=0, dt=0.1)
     with pytest.raises(rhel.RHELError, match="u must be a vector"):
         final_time_loss(potential, params, (x, x), loss, steps=3, dt=0.1, u=jnp.zeros((2, 2)))
+    with pytest.raises(rhel.RHELError, match=r"loss must map the final positions φ_T, shape \(4,\), to a "
+                       r"floating-point scalar; it returned \(4,\)"):
+        final_time_loss(potential, params, (x, x), lambda p: p**2, steps=3, dt=0.1, u=jnp.zeros(P))
 
 
 def test_heb_without_a_field_is_autonomous(x64):

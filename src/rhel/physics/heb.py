@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
@@ -25,6 +26,7 @@ from rhel.engine.leapfrog import Potential
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
 from rhel.physics.checks import positive_integer
+from rhel.physics.trace import check_loss
 
 
 def final_time_loss(
@@ -44,7 +46,7 @@ def final_time_loss(
         potential: ``V(phi, u, params)``; ``u`` is the constant ``u`` below (an empty vector if None).
         params: θ.
         state0: the initial state; the static input of HEB is placed here (e.g. ``(x, zeros)``).
-        loss: ℓ of the final positions φ_T.
+        loss: ℓ of the final positions φ_T; it must return a floating-point scalar.
         steps: the number of leapfrog steps, T = steps·dt.
         dt: the step.
         u: an optional constant input held during the whole run (a bias field, say).
@@ -59,4 +61,5 @@ def final_time_loss(
         raise RHELError(f"u must be a vector (H,) held constant over the run, got shape {u.shape}.")
     inputs = jnp.broadcast_to(u, (steps,) + u.shape)
     phis = simulate(potential, params, inputs, state0, dt=dt, gradient=gradient)
+    check_loss(loss, jax.ShapeDtypeStruct(phis.shape[1:], phis.dtype), "the final positions φ_T")
     return loss(phis[-1])
