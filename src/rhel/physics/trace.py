@@ -179,6 +179,10 @@ def _echo_trace(
     scale = method.nudge_scale(cotangent * step, dt)
     kick = method.epsilon / scale
     factor = -scale / method.epsilon  # times a half-difference (rhel.engine.echo)
+    # The engine's rule (rhel.engine.echo): a zero cotangent gives exactly zero gradients, not the
+    # round-off of autodiff at the two (equal) lanes amplified by c/ε.
+    nudged = jnp.max(jnp.abs(cotangent), initial=0.0) != 0
+    factor = jnp.where(nudged, factor, jnp.zeros_like(factor))
     derivatives = pair_derivatives(potential)
 
     def body(carry, x):
