@@ -62,3 +62,11 @@ def test_rhel_converges_to_the_continuous_adjoint_at_second_order(table, column,
 def test_one_sided_adjoint_is_only_first_order(table):
     """The midpoint of the echo's jump is what makes λ^φ second order (EchoTrace.adjoint_midpoint)."""
     assert 0.8 < fitted_order(table[:, 3]) < 1.2
+
+
+def test_integral_loss_names_a_mismatched_number_of_steps():
+    loss = integral_loss(running_loss, HORIZON, 40)
+    for phis in (jnp.zeros((50, 3)), jnp.zeros(40)):
+        with pytest.raises(rhel.RHELError, match=r"steps=40\) takes the 40 outputs .* got shape \("):
+            loss(phis)
+    assert jnp.isfinite(loss(jnp.zeros((40, 3))))

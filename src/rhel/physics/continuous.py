@@ -64,12 +64,20 @@ def integral_loss(
     """The trapezoidal approximation of ``∫₀ᵀ ℓ(φ(t), t) dt`` as a function of the outputs φ_1 … φ_L.
 
     ``running(phi, t)`` is the running loss ℓ; the returned function is what :func:`rhel.simulate`'s
-    output (or :func:`echo_trace`'s ``loss``) is fed to.
+    output (or :func:`echo_trace`'s ``loss``) is fed to. It takes exactly ``steps`` outputs, shape
+    ``(steps, P)``; other shapes raise an :class:`RHELError`.
     """
     ts, _ = time_grid(T, steps)
     weights = trapezoid_weights(T, steps)
 
     def loss(phis: Float[Array, "L P"]) -> Float[Array, ""]:
+        shape = jnp.shape(phis)
+        if len(shape) != 2 or shape[0] != len(weights):
+            raise RHELError(
+                f"integral_loss(running, T, steps={len(weights)}) takes the {len(weights)} outputs φ_1 … φ_L, "
+                f"shape ({len(weights)}, P); got shape {shape}. Give integral_loss steps = the number of "
+                "leapfrog steps (the length of the inputs)."
+            )
         return jnp.sum(weights * jax.vmap(running)(phis, ts[1:]))
 
     return loss
