@@ -86,3 +86,19 @@ def test_gradient_figure_names_its_axes_and_curves(tmp_path, monkeypatch):
         assert len(colours) == count  # no two curves share a colour
     assert "k1" in [t.get_text() for t in springs.get_legend().get_texts()]
     assert "c14" in [t.get_text() for t in couplings.get_legend().get_texts()]
+
+
+def test_figures_take_their_format_from_the_suffix(tmp_path):
+    """A .pdf is a PDF and a .svg an SVG; a str path is a path; any other suffix is refused by name."""
+    import pytest
+
+    from rhel.errors import RHELError
+    from rhel.physics.render import loss_figure
+
+    curves = {"RHEL": [1.0, 0.1]}
+    assert loss_figure(curves, tmp_path / "loss.pdf").read_bytes()[:5] == b"%PDF-"
+    path = loss_figure(curves, str(tmp_path / "loss.svg"))
+    assert path == tmp_path / "loss.svg" and b"<svg" in path.read_bytes()[:1000]
+    with pytest.raises(RHELError, match=r"loss\.jpg: a figure's file name must end in one of \.png, \.pdf"):
+        loss_figure(curves, tmp_path / "loss.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.pdf", "loss.svg"]

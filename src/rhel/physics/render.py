@@ -2,17 +2,21 @@
 the loss curve, and (where ``ffmpeg`` is on PATH) an animation of the forward pass and its echo.
 
 Every file is written atomically (to a temporary file in the same folder, then ``os.replace``), so an
-interrupted run never leaves a truncated figure behind. Matplotlib runs on the Agg backend.
+interrupted run never leaves a truncated figure behind. A figure's format is its file suffix (``.png``,
+``.pdf`` or ``.svg``: :func:`rhel.bench.plot.save_figure`); paths may be ``str`` or ``Path``. Matplotlib
+runs on the Agg backend.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from rhel.atomic import atomic_path
+from rhel.bench.plot import save_figure
 from rhel.physics.toy import ToyTask
 from rhel.physics.trace import EchoTrace
 
@@ -26,14 +30,10 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
-    plt = _pyplot()
-    try:
-        with atomic_path(path, suffix=path.suffix) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        return path
-    finally:
-        plt.close(fig)
+def _save(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``path`` in the format its suffix names, close it, and return ``Path(path)``."""
+    save_figure(fig, path, dpi=110)
+    return Path(path)
 
 
 def _physical(task: ToyTask, trace: EchoTrace):
@@ -46,7 +46,7 @@ def _physical(task: ToyTask, trace: EchoTrace):
 
 
 def trajectories_figure(
-    task: ToyTask, trace: EchoTrace, path: Path, *, trained_readout: np.ndarray | None = None
+    task: ToyTask, trace: EchoTrace, path: str | os.PathLike, *, trained_readout: np.ndarray | None = None
 ) -> Path:
     """Forward pass, the two echoes on top of it, and the adjoint λ(t) read off their difference."""
     plt = _pyplot()
@@ -80,7 +80,7 @@ def trajectories_figure(
     return _save(fig, path)
 
 
-def gradient_figure(task: ToyTask, trace: EchoTrace, path: Path, *, reference=None) -> Path:
+def gradient_figure(task: ToyTask, trace: EchoTrace, path: str | os.PathLike, *, reference=None) -> Path:
     """Each parameter's gradient as the echo accumulates it, against echo time s = T − t.
 
     ``reference`` (optional, a pytree like the parameters) marks the totals of another method (BPTT).
@@ -112,7 +112,7 @@ def gradient_figure(task: ToyTask, trace: EchoTrace, path: Path, *, reference=No
     return _save(fig, path)
 
 
-def loss_figure(curves: dict[str, np.ndarray], path: Path) -> Path:
+def loss_figure(curves: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Training loss against the update step, on a log scale, one line per gradient method."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -132,7 +132,7 @@ def ffmpeg_available() -> bool:
 
 
 def echo_animation(
-    task: ToyTask, trace: EchoTrace, path: Path, *, frames: int = 150, writer=None
+    task: ToyTask, trace: EchoTrace, path: str | os.PathLike, *, frames: int = 150, writer=None
 ) -> Path:
     """A movie of the oscillators during the forward pass and then the echo.
 
@@ -141,6 +141,7 @@ def echo_animation(
     plt = _pyplot()
     from matplotlib import animation
 
+    path = Path(path)
     x, echoes, _ = _physical(task, trace)
     forward = x[:: max(1, len(x) // frames)]
     backward = echoes[0, ::-1][:: max(1, len(x) // frames)]
