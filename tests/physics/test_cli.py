@@ -102,3 +102,28 @@ def test_figures_take_their_format_from_the_suffix(tmp_path):
     with pytest.raises(RHELError, match=r"loss\.jpg: a figure's file name must end in one of \.png, \.pdf"):
         loss_figure(curves, tmp_path / "loss.jpg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.pdf", "loss.svg"]
+
+
+def test_trajectories_figure_says_what_its_adjoint_panel_plots(tmp_path, monkeypatch):
+    """The third panel is √m·[(c/2εδ)(π₊ − π₋) + g/2], the adjoint ∂L/∂x from the echoes' momentum gap."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import rhel
+    from rhel.physics import render
+
+    task, trace = _toy_trace()
+    figures = []
+    saved = render._save
+    monkeypatch.setattr(render, "_save", lambda fig, path: (figures.append(fig), saved(fig, path))[1])
+    render.trajectories_figure(task, trace, tmp_path / "trajectories.png")
+    (fig,) = figures
+    panel = fig.axes[2]
+    assert "π₊ − π₋" in panel.get_title() and "∂L/∂x" in panel.get_title()
+    step = jnp.full(task.system.size, task.dt)
+    method = rhel.RHEL()
+    c = method.nudge_scale(trace.cotangent[1:] * step, task.dt)
+    gap = c / (2 * method.epsilon * task.dt) * (trace.echo_pi[0] - trace.echo_pi[1]) + trace.cotangent / 2
+    expected = np.sqrt(np.asarray(task.system.masses)) * np.asarray(gap)
+    for i, line in enumerate(panel.get_lines()):
+        np.testing.assert_allclose(line.get_ydata(), expected[:, i], rtol=1e-4, atol=1e-6 * np.abs(expected).max())

@@ -48,7 +48,11 @@ def _physical(task: ToyTask, trace: EchoTrace):
 def trajectories_figure(
     task: ToyTask, trace: EchoTrace, path: str | os.PathLike, *, trained_readout: np.ndarray | None = None
 ) -> Path:
-    """Forward pass, the two echoes on top of it, and the adjoint λ(t) read off their difference."""
+    """Forward pass, the two echoes on top of it, and the adjoint ∂L/∂x(t) read off their momentum gap.
+
+    The third panel plots :attr:`EchoTrace.adjoint_midpoint` in physical units,
+    ``√m ⊙ [(c/2εδ)(π₊ − π₋) + g/2]`` (c the nudge scale, g the loss cotangent at that step).
+    """
     plt = _pyplot()
     t = np.asarray(task.times)
     x, echoes, adjoint = _physical(task, trace)
@@ -74,7 +78,7 @@ def trajectories_figure(
         axes[2].plot(t, adjoint[:, i], lw=1, label=f"∂L/∂x{i + 1}")
     axes[2].set_ylabel("adjoint λ(t)")
     axes[2].set_xlabel("forward time t (the echo runs from t = T down to 0)")
-    axes[2].set_title("adjoint state from the echo difference, (Φ₊ − Φ₋)/2ε")
+    axes[2].set_title("adjoint ∂L/∂x(t) read off the echoes' momentum gap: √m·[(c/2εδ)(π₊ − π₋) + g/2]")
     axes[2].legend(ncol=6, fontsize=8, loc="upper right")
     fig.tight_layout()
     return _save(fig, path)
