@@ -15,7 +15,12 @@ so the system runs through :func:`rhel.simulate` unchanged and the physical posi
 couplings non-negative, which the parameterisation ``k = softplus(k̂)``, ``c = softplus(ĉ)`` guarantees:
 the system is then a set of undamped normal modes, stable for a step ``δ < 2/ω_max``.
 
-V is quadratic in φ, so RHEL's echo is affine in ε and its gradient equals BPTT's for any ε.
+V is quadratic in φ, so RHEL's echo is affine in ε and its gradient equals BPTT's for any ε in exact
+arithmetic, and in float64 to round-off. In float32 (``rhel physics``'s precision) that needs
+:meth:`CoupledOscillators.echo_derivatives`, V's echo derivatives in closed form: by autodiff, ∇_θV at
+the two echoes differs by O(ε) and the difference cancels, so on the toy (``rhel physics`` at seed 0,
+300 steps) the RHEL-vs-BPTT relative difference at the initial θ was 1.4e-6 at ε = 0.1, 9.8e-4 at
+ε = 1e-4 and 1.6e-2 at ε = 1e-5; in closed form it is below 1e-6 at every ε from 1 to 1e-5.
 """
 
 from __future__ import annotations
@@ -49,8 +54,8 @@ class CoupledOscillators(eqx.Module):
     """
 
     mass_values: tuple[float, ...] = eqx.field(static=True)
-    """The masses, fixed (not trained); static, so that the system and its bound ``potential`` are
-    hashable, as jit caches and the engine's closure handling require."""
+    """The masses, fixed (not trained); static, so that the system (its own ``potential``) is hashable,
+    as jit caches and the engine's closure handling require."""
     drive: int = eqx.field(static=True)
     readout: int = eqx.field(static=True)
 
@@ -87,12 +92,37 @@ class CoupledOscillators(eqx.Module):
         c = c + c.T
         return jnp.diag(jax.nn.softplus(params.springs) + c.sum(axis=1)) - c
 
-    def potential(
+    def __call__(
         self, phi: Float[Array, " N"], u: Float[Array, " 1"], params: OscillatorParams
     ) -> Float[Array, ""]:
         """V(φ) = ½ φᵀ M^{-½} K M^{-½} φ − F φ_drive / √m_drive, with F = u[0] (mass-scaled φ = √m x)."""
-        x = phi / jnp.sqrt(self.masses)
+        x = self.to_physical(phi)
         return 0.5 * x @ self.stiffness(params) @ x - u[0] * x[self.drive]
+
+    @property
+    def potential(self) -> CoupledOscillators:
+        """V as :func:`rhel.simulate` and :func:`rhel.physics.echo_trace` take it: the system itself,
+        callable as ``V(phi, u, params)`` and giving the echo its derivatives in closed form."""
+        return self
+
+    def echo_derivatives(
+        self, phi_pair: Float[Array, "2 N"], u: Float[Array, " 1"], params: OscillatorParams
+    ) -> tuple[Float[Array, "2 N"], Float[Array, " 1"], OscillatorParams]:
+        """The echo's derivatives of V at the lanes ``φ̄ ± Δ`` (``phi_pair = stack([φ̄, Δ])``), in closed form.
+
+        V is quadratic in x = φ/√m, so with x̄ = φ̄/√m and Δx = Δ/√m: the force pair is
+        ``(M^{-½}K x̄ − F e_drive/√m_drive, M^{-½}K Δx)``, the half-difference of ∇_u V is ``−Δx_drive`` and
+        that of ∇_θ V is ∇_θ(x̄ᵀ K(θ) Δx). No difference of the two lanes' gradients is formed, so nothing
+        cancels (by autodiff, the lanes' ∇_θ V differ in their last digits only when Δ is small).
+        """
+        mean, half = self.to_physical(phi_pair)
+        K = self.stiffness(params)
+        drive = jnp.zeros_like(mean).at[self.drive].set(u[0])
+        scale = 1 / jnp.sqrt(self.masses)
+        dV_dphi = scale * jnp.stack([K @ mean - drive, K @ half])
+        dV_du = jnp.zeros_like(u).at[0].set(-half[self.drive])
+        dV_dparams = jax.grad(lambda p: mean @ self.stiffness(p) @ half)(params)
+        return dV_dphi, dV_du, dV_dparams
 
     def frequencies(self, params: OscillatorParams) -> Float[Array, " N"]:
         """The normal-mode angular frequencies ω (square roots of the eigenvalues of M^{-½}KM^{-½})."""
@@ -113,7 +143,7 @@ class CoupledOscillators(eqx.Module):
     ) -> Float[Array, "L N"]:
         """Physical positions x_1 … x_L from rest under the force sequence, by :func:`rhel.simulate`."""
         zeros = jnp.zeros(self.size, force.dtype)
-        phis = simulate(self.potential, params, force[:, None], (zeros, zeros), dt=dt, gradient=gradient)
+        phis = simulate(self, params, force[:, None], (zeros, zeros), dt=dt, gradient=gradient)
         return self.to_physical(phis)
 
 
