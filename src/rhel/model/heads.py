@@ -24,8 +24,7 @@ class ClassificationHead(eqx.Module):
         self.linear = eqx.nn.Linear(hidden, classes, key=key, dtype=dtype)
 
     def __call__(self, x: Float[Array, "L H"], mask: Bool[Array, " L"]) -> Float[Array, " K"]:
-        m = mask.astype(x.dtype)[:, None]
-        pooled = jnp.sum(m * x, axis=0) / jnp.maximum(jnp.sum(m), 1)
+        pooled = jnp.sum(jnp.where(mask[:, None], x, 0), axis=0) / jnp.maximum(jnp.sum(mask), 1).astype(x.dtype)
         return jax.nn.log_softmax(self.linear(pooled))
 
 

@@ -68,7 +68,7 @@ class HSSM(eqx.Module):
             )
         if key is None and not inference and any(b.dropout > 0 for b in self.blocks):
             raise RHELError("HSSM in training mode needs key= (dropout); pass inference=True to evaluate.")
-        h = per_step(self.encoder, x * mask[:, None].astype(x.dtype))
+        h = per_step(self.encoder, jnp.where(mask[:, None], x, 0))  # a select: NaN/Inf padding stays out
         stats = state.get(self.norm_stats)
         h, new_stats = self._run_blocks(h, mask, stats, key, gradient, inference)
         if not inference:

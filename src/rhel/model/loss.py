@@ -75,9 +75,10 @@ def batch_loss(
         if jnp.shape(y) != out.shape:
             raise RHELError(f"regression y must have shape {out.shape} (B, L // output_step, D); got "
                             f"{jnp.shape(y)}.")
-        m = _target_mask(model, mask, out.shape[1]).astype(out.dtype)[..., None]
-        count = jnp.maximum(jnp.sum(m) * out.shape[2], 1)
-        loss = jnp.sum(m * (out - y) ** 2) / count
+        m = _target_mask(model, mask, out.shape[1])[..., None]
+        count = jnp.maximum(jnp.sum(m) * out.shape[2], 1).astype(out.dtype)
+        # a select, not a product: a NaN target at a padded step must not reach the loss or its gradient
+        loss = jnp.sum(jnp.where(m, out - y, 0) ** 2) / count
         metric = jax.lax.stop_gradient(loss)
     return loss, (state, {"metric": metric})
 
