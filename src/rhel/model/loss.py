@@ -3,7 +3,7 @@
 :func:`batch_loss` is pure: all randomness (dropout) comes from ``key``, split once per example, so BPTT
 and RHEL see the same dropout masks for the same key, and a resumed run reproduces the same losses.
 
-* classification: ``y (B,)`` integer labels; loss = mean cross-entropy; metric = accuracy.
+* classification: ``y (B,)`` integer labels in ``[0, K)``; loss = mean cross-entropy; metric = accuracy.
 * regression: ``y (B, T, D)`` with ``T = L // output_step`` targets at steps ``output_step − 1,
   2·output_step − 1, …``; loss = mean squared error over valid (unpadded) target steps; metric = that MSE.
 """
@@ -14,6 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from rhel.engine.gradient import BPTT, GradientMethod
@@ -46,6 +47,26 @@ def batch_apply(model: HSSM, state: eqx.nn.State, x, mask, *, key, gradient, inf
                     out_axes=(0, None))(x, mask, keys)
 
 
+_BAD_LABELS = (
+    "classification labels must be integers in [0, K) = [0, {classes}); {found}. Labels counted from 1? "
+    "subtract 1."
+)
+
+
+def _check_labels(y, classes: int):
+    """``y`` if every label is in ``[0, classes)``: else an RHELError for concrete labels, a run-time error
+    (``eqx.error_if``, one reduction over the B labels) for traced ones."""
+    if isinstance(y, jax.core.Tracer):
+        bad = jnp.any((y < 0) | (y >= classes))
+        return eqx.error_if(y, bad, _BAD_LABELS.format(classes=classes, found="found one outside"))
+    values = np.asarray(y)
+    outside = np.flatnonzero((values < 0) | (values >= classes))
+    if outside.size:
+        i = int(outside[0])
+        raise RHELError(_BAD_LABELS.format(classes=classes, found=f"y[{i}] = {values[i]}"))
+    return y
+
+
 def _target_mask(model: HSSM, mask, T: int):
     s = model.head.output_step
     return mask[:, s - 1 :: s][:, :T]
@@ -63,11 +84,13 @@ def batch_loss(
     inference: bool = False,
 ) -> tuple[Array, tuple[eqx.nn.State, dict[str, Array]]]:
     """Mean loss of a batch; returns ``(loss, (new_state, {"metric": ...}))``."""
-    out, state = batch_apply(model, state, x, mask, key=key, gradient=gradient, inference=inference)
     if model.task == "classification":
         if jnp.shape(y) != jnp.shape(x)[:1] or not jnp.issubdtype(jnp.result_type(y), jnp.integer):
-            raise RHELError(f"classification y must be integer labels of shape ({x.shape[0]},); got "
+            raise RHELError(f"classification y must be integer labels of shape ({jnp.shape(x)[0]},); got "
                             f"shape {jnp.shape(y)}, dtype {jnp.result_type(y)}.")
+        y = _check_labels(y, model.head.linear.out_features)
+    out, state = batch_apply(model, state, x, mask, key=key, gradient=gradient, inference=inference)
+    if model.task == "classification":
         logp = jnp.take_along_axis(out, y[:, None], axis=1)[:, 0]
         loss = -jnp.mean(logp)
         metric = jnp.mean((jnp.argmax(out, axis=1) == y).astype(out.dtype))
