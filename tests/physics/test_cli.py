@@ -127,3 +127,38 @@ def test_trajectories_figure_says_what_its_adjoint_panel_plots(tmp_path, monkeyp
     expected = np.sqrt(np.asarray(task.system.masses)) * np.asarray(gap)
     for i, line in enumerate(panel.get_lines()):
         np.testing.assert_allclose(line.get_ydata(), expected[:, i], rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+
+
+def test_rhel_physics_refuses_a_step_too_large_for_the_initial_parameters(tmp_path, capsys):
+    """The student's fastest mode, not only the teacher's, must be resolved: seed 0 at --grid 32 trained on
+    garbage (RHEL loss 1.7e12, gradient difference 3.3e12) because only the teacher (ω 2.10) was checked."""
+    out = str(tmp_path / "figs")
+    for seed, grid, fewest in ((0, 32, 34), (4, 34, 37)):
+        assert main(["physics", "--out", out, "--seed", str(seed), "--grid", str(grid), "--steps", "3"]) == 2
+        err = capsys.readouterr().err
+        assert "the initial θ" in err and f"use at least {fewest} leapfrog steps" in err
+    assert not (tmp_path / "figs").exists()
+    args = ["physics", "--out", out, "--grid", "34", "--steps", "3", "--no-compare", "--no-animation"]
+    assert main(args) == 0
+    line = next(s for s in capsys.readouterr().out.splitlines() if "max relative difference" in s)
+    assert float(line.split()[-1]) < 1e-5
+
+
+def test_rhel_physics_refuses_a_training_run_that_leaves_the_stable_region(tmp_path, capsys):
+    args = ["physics", "--out", str(tmp_path), "--grid", "34", "--lr", "2", "--steps", "3", "--no-animation"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "training with RHEL left the leapfrog's stable region" in err and "raise --grid to at least" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_demo_refuses_a_gradient_that_differs_from_bptt(tmp_path, monkeypatch):
+    import pytest
+
+    from rhel.errors import RHELError
+    from rhel.physics import demo
+
+    monkeypatch.setattr(demo, "GRADIENT_TOLERANCE", 1e-12)
+    with pytest.raises(RHELError, match=r"RHEL's gradient differs from BPTT's by .* more than 1e-12"):
+        demo.run_demo(tmp_path, steps=1, horizon=5.0, grid=50, compare=False, animate=False)
+    assert list(tmp_path.iterdir()) == []

@@ -90,6 +90,15 @@ def test_bad_systems_raise_clear_errors():
         CoupledOscillators(jnp.ones(3), readout=3)
     with pytest.raises(rhel.RHELError, match=r"too large.*use at least \d+ leapfrog steps .*rhel physics --grid"):
         make_task(jax.random.key(0), horizon=30.0, steps=10)
+    key_task, key_init = jax.random.split(jax.random.key(0))
+    initial = random_params(key_init, 6)
+    make_task(key_task, horizon=30.0, steps=32)  # the teacher's ω = 2.10 alone needs 32 steps
+    with pytest.raises(rhel.RHELError, match=r"ω = 2.26, the initial θ: .*use at least 34 leapfrog steps"):
+        make_task(key_task, horizon=30.0, steps=32, initial=initial)
+    from rhel.physics.demo import convergence_table
+
+    with pytest.raises(rhel.RHELError, match=r"the initial θ: .*use at least 34 leapfrog steps"):
+        convergence_table(horizon=30.0, grids=(32, 64), seed=0)
 
 
 def test_toy_gradient_converges_at_second_order_as_the_step_halves():

@@ -70,20 +70,44 @@ class ToyTask(eqx.Module):
         return self.loss_of_positions(x)
 
 
-def make_task(key: PRNGKeyArray, *, horizon: float = 30.0, steps: int = 300) -> ToyTask:
-    """A toy task whose teacher is drawn from ``key``. The step δ = horizon/steps must resolve the
-    fastest normal mode (δ·ω_max < 2); an error says so otherwise."""
+def fewest_steps(horizon: float, omega: float) -> int:
+    """The fewest leapfrog steps over ``horizon`` whose step δ resolves the angular frequency ``omega``
+    (δ·ω < 2, the leapfrog's stability bound)."""
+    return int(horizon * omega / 2) + 1
+
+
+def check_step(system: CoupledOscillators, horizon: float, steps: int,
+               params: dict[str, OscillatorParams]) -> None:
+    """Raise an :class:`RHELError` unless the step δ = horizon/steps resolves the fastest normal mode of
+    every θ in ``params`` (δ·ω_max < 2; the keys name them in the error), which then gives the fewest steps
+    that resolve them all. Above the bound the leapfrog grows exponentially and the echo cannot retrace
+    the forward pass: RHEL's gradient is then garbage."""
+    omegas = {name: float(jnp.max(system.frequencies(p))) for name, p in params.items()}
+    name, omega = max(omegas.items(), key=lambda item: item[1])
+    dt = horizon / steps
+    if dt * omega >= 2:
+        raise RHELError(
+            f"step {dt:.3g} is too large for the fastest mode (ω = {omega:.3g}, {name}: need δ·ω < 2); "
+            f"use at least {fewest_steps(horizon, omega)} leapfrog steps over the horizon (`steps=`; "
+            "`rhel physics --grid`)."
+        )
+
+
+def make_task(
+    key: PRNGKeyArray, *, horizon: float = 30.0, steps: int = 300, initial: OscillatorParams | None = None
+) -> ToyTask:
+    """A toy task whose teacher is drawn from ``key``.
+
+    The step δ = horizon/steps must resolve the fastest normal mode (δ·ω_max < 2) of the teacher and, when
+    given, of ``initial`` (the θ that training will start from): :func:`check_step` raises otherwise,
+    suggesting a number of steps from the larger of their fastest frequencies.
+    """
     system = CoupledOscillators(jnp.asarray(MASSES), drive=0, readout=3)
     teacher = random_params(key, system.size)
     force, dt = midpoint_inputs(driving_force, horizon, steps)
     force = force[:, 0]
-    omega = float(jnp.max(system.frequencies(teacher)))
-    if dt * omega >= 2:
-        raise RHELError(
-            f"step {dt:.3g} is too large for the fastest mode (ω = {omega:.3g}: need δ·ω < 2); "
-            f"use at least {int(horizon * omega / 2) + 1} leapfrog steps over the horizon (`steps=`; "
-            "`rhel physics --grid`)."
-        )
+    params = {"the teacher": teacher} if initial is None else {"the teacher": teacher, "the initial θ": initial}
+    check_step(system, horizon, steps, params)
     target = system.run(teacher, force, dt=dt)[:, system.readout]
     return ToyTask(system, force, target, teacher, float(horizon))
 
@@ -93,6 +117,9 @@ class TrainResult(NamedTuple):
     """The trained parameters."""
     losses: Float[Array, " S+1"]
     """The loss before each update and after the last one."""
+    omega_max: Float[Array, " S+1"]
+    """The fastest normal mode's angular frequency before each update and after the last one (training
+    has left the leapfrog's stable region where ``task.dt * omega_max >= 2``)."""
 
 
 def train(
@@ -103,10 +130,14 @@ def train(
     learning_rate: float = 0.05,
     gradient: GradientMethod = RHEL(),
 ) -> TrainResult:
-    """Adam on ``task.loss`` with the chosen gradient method, compiled as one ``lax.scan``."""
+    """Adam on ``task.loss`` with the chosen gradient method, compiled as one ``lax.scan``; records the
+    loss and the fastest normal mode's frequency at every step (:class:`TrainResult`)."""
     steps = positive_integer("steps", steps)
     learning_rate = positive_real("learning_rate", learning_rate)
     optimiser = optax.adam(learning_rate)
+
+    def omega_max(params):
+        return jnp.max(task.system.frequencies(params))
 
     @jax.jit
     def run(params):
@@ -114,13 +145,14 @@ def train(
             params, state = carry
             loss, grads = jax.value_and_grad(task.loss)(params, gradient)
             delta, state = optimiser.update(grads, state, params)
-            return (optax.apply_updates(params, delta), state), loss
+            return (optax.apply_updates(params, delta), state), (loss, omega_max(params))
 
-        (params, _), losses = jax.lax.scan(update, (params, optimiser.init(params)), None, length=steps)
-        return params, jnp.append(losses, task.loss(params, gradient))
+        init = (params, optimiser.init(params))
+        (params, _), (losses, omegas) = jax.lax.scan(update, init, None, length=steps)
+        return (params, jnp.append(losses, task.loss(params, gradient)),
+                jnp.append(omegas, omega_max(params)))
 
-    trained, losses = run(params)
-    return TrainResult(trained, losses)
+    return TrainResult(*run(params))
 
 
 def echo_of(task: ToyTask, params: OscillatorParams, gradient: RHEL = RHEL()) -> EchoTrace:
