@@ -162,3 +162,10 @@ def test_run_demo_refuses_a_gradient_that_differs_from_bptt(tmp_path, monkeypatc
     with pytest.raises(RHELError, match=r"RHEL's gradient differs from BPTT's by .* more than 1e-12"):
         demo.run_demo(tmp_path, steps=1, horizon=5.0, grid=50, compare=False, animate=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rhel_physics_says_when_there_is_nothing_to_train(tmp_path, capsys):
+    """One step of 0.01: oscillator 4 has not moved, the loss and its gradient are 0 (was ZeroDivisionError)."""
+    assert main(["physics", "--out", str(tmp_path), "--horizon", "0.01", "--grid", "1", "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "the loss gradient is exactly zero at the initial θ" in err and "Raise --horizon and --grid" in err

@@ -47,9 +47,10 @@ def run_demo(
     (the gradient accumulating during that echo), ``loss.png``, and ``echo.mp4`` if ffmpeg is found.
 
     Raises an :class:`RHELError`, naming the fix, when the step does not resolve the fastest normal mode of
-    the teacher or of the initial θ (:func:`rhel.physics.toy.check_step`), when RHEL's gradient there
-    differs from BPTT's by more than :data:`GRADIENT_TOLERANCE`, and when a training run leaves the stable
-    region (δ·ω_max ≥ 2 at some step) or its loss is not finite.
+    the teacher or of the initial θ (:func:`rhel.physics.toy.check_step`), when the loss gradient (by
+    BPTT) is exactly zero at the initial θ (nothing to train), when RHEL's gradient there differs from
+    BPTT's by more than :data:`GRADIENT_TOLERANCE`, and when a training run leaves the stable region
+    (δ·ω_max ≥ 2 at some step) or its loss is not finite.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -63,6 +64,12 @@ def run_demo(
     g_bptt = jax.jit(jax.grad(task.loss), static_argnums=1)(params, BPTT())
     leaves_r, leaves_b = jax.tree.leaves(trace.grad_params), jax.tree.leaves(g_bptt)
     scale = max(float(jnp.max(jnp.abs(b))) for b in leaves_b)
+    if scale == 0:
+        raise RHELError(
+            f"the loss gradient is exactly zero at the initial θ (loss {float(trace.loss):.3g}): in {grid} "
+            f"leapfrog step(s) over a horizon of {horizon:g} the force on oscillator 1 does not move "
+            "oscillator 4 measurably, and there is nothing to train. Raise --horizon and --grid."
+        )
     rel = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(leaves_r, leaves_b)) / scale
     if not rel <= GRADIENT_TOLERANCE:
         raise RHELError(
