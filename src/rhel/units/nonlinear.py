@@ -200,7 +200,8 @@ class NonlinearPotential(eqx.Module):
         dk = lc_half / w
         d_w = c * (mean * t_half + half * t_mean - dk) / w
         d_alpha = jnp.sum(mean * half)
-        (d_params,) = to_raw((d_w, dk, d_alpha))
+        # in the parameters' dtypes (the pair may be wider, e.g. float64 inputs to a float32 unit)
+        (d_params,) = to_raw(tuple(g.astype(p.dtype) for g, p in zip((d_w, dk, d_alpha), (w, c, alpha))))
         return dV_dphi, c * t_half / w, d_params
 
 

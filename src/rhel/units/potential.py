@@ -167,6 +167,12 @@ def _readout(phis, C, D, u):
     return phis @ C.T + D * u
 
 
+def _in_dtype_of(gradient, primal):
+    """``gradient`` in the dtype of its (floating) ``primal``."""
+    dtype = jnp.result_type(primal)
+    return gradient.astype(dtype) if jnp.issubdtype(dtype, jnp.inexact) else gradient
+
+
 def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
     """The unit ``u ↦ o`` (drive, leapfrog, readout) as one RHEL custom VJP.
 
@@ -201,7 +207,8 @@ def _rhel_unit(potential, method: RHEL, params, drive, C, D, dt, u):
             potential, method, params, v, jnp.zeros_like(final[0]), *final, dt, do @ C, replay=True
         )
         g_arrays, g_u = drive_vjp(g_v.astype(v.dtype))
-        return g_params, g_arrays, do.T @ phi_bar, jnp.sum(do * u, axis=0), g_dt, g_u + D * do
+        grads = (g_params, g_arrays, do.T @ phi_bar, jnp.sum(do * u, axis=0), g_dt, g_u + D * do)
+        return jax.tree.map(_in_dtype_of, grads, args)  # e.g. float32 C, D given float64 inputs u
 
     return final_state_vjp(forward, backward)(params, drive_arrays, C, D, dt, u)
 
