@@ -58,7 +58,8 @@ class HSSM(eqx.Module):
         gradient: GradientMethod,
         inference: bool = False,
     ) -> tuple[Array, eqx.nn.State]:
-        """Returns ``(log-probabilities (K,) or regression outputs (T, D), new state)``."""
+        """Returns ``(log-probabilities (K,) or regression outputs (T, D), new state)``; ``x`` is cast to the
+        model's dtype (that of its parameters) first."""
         gradient = check_gradient_method(gradient)
         c_in = self.encoder.in_features
         if jnp.ndim(x) != 2 or jnp.shape(x)[1] != c_in or jnp.shape(mask) != jnp.shape(x)[:1]:
@@ -68,6 +69,7 @@ class HSSM(eqx.Module):
             )
         if key is None and not inference and any(b.dropout > 0 for b in self.blocks):
             raise RHELError("HSSM in training mode needs key= (dropout); pass inference=True to evaluate.")
+        x = jnp.asarray(x).astype(self.encoder.weight.dtype)  # e.g. float64 NumPy data, float32 model
         h = per_step(self.encoder, jnp.where(mask[:, None], x, 0))  # a select: NaN/Inf padding stays out
         stats = state.get(self.norm_stats)
         h, new_stats = self._run_blocks(h, mask, stats, key, gradient, inference)
