@@ -24,6 +24,11 @@ def test_rhel_physics_rejects_bad_arguments(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(["physics", "--steps", "0"]) == 2
     assert "--steps" in capsys.readouterr().err
+    for flag, value in (("--seed", "100000000000000000000000"), ("--seed", "-1"), ("--horizon", "inf"),
+                        ("--lr", "nan")):
+        assert main(["physics", "--out", str(tmp_path / "figs"), flag, value, "--steps", "1"]) == 2
+        assert capsys.readouterr().err.startswith(f"rhel physics: error: {flag} must be")
+    assert not (tmp_path / "figs").exists()
 
 
 def test_echo_animation_frames(tmp_path):

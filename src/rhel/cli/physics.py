@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--epsilon", type=float, default=0.1, help="RHEL nudge strength ε (default 0.1)")
     p.add_argument("--horizon", type=float, default=30.0, help="time span T of a run (default 30)")
     p.add_argument("--grid", type=int, default=300, help="leapfrog steps over T (default 300)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the teacher and the initial θ")
+    p.add_argument("--seed", type=int, default=0, help="seed of the teacher and the initial θ (0 to 2**32 - 1)")
     p.add_argument("--no-compare", dest="compare", action="store_false",
                    help="do not also train with BPTT for comparison")
     p.add_argument("--no-animation", dest="animate", action="store_false", help="never write echo.mp4")
@@ -32,13 +32,17 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rhel.cli.checks import require_positive, require_seed
     from rhel.errors import RHELError
     from rhel.physics.demo import run_demo
 
     if args.steps < 1:
         raise RHELError(f"--steps must be >= 1, got {args.steps}.")
-    if args.grid < 1 or not args.horizon > 0:
-        raise RHELError("--grid must be >= 1 and --horizon > 0.")
+    if args.grid < 1:
+        raise RHELError(f"--grid must be >= 1, got {args.grid}.")
+    require_positive("--horizon", args.horizon)
+    require_positive("--lr", args.lr)
+    require_seed("--seed", args.seed)
     res = run_demo(args.out, steps=args.steps, learning_rate=args.lr, epsilon=args.epsilon,
                    horizon=args.horizon, grid=args.grid, seed=args.seed, compare=args.compare,
                    animate=args.animate)
