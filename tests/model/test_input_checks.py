@@ -33,3 +33,16 @@ def test_labels_outside_0_to_k_are_refused(labels):
     with pytest.raises(eqx.EquinoxRuntimeError, match=r"labels must be integers in \[0, K\) = \[0, 3\)"):
         _jitted_loss(model, state, x, jnp.array(labels), mask)
     assert jnp.isfinite(_jitted_loss(model, state, x, jnp.array([0, 1, 2]), mask))
+
+
+def test_masks_that_are_not_valid_steps_then_padding_are_refused():
+    model, state = _model()
+    x, mask = _data()
+    y = jnp.array([0, 1, 2])
+    for bad in (mask.at[1].set(mask[1][::-1]), mask.at[0, 3].set(False)):  # left padding; a hole
+        with pytest.raises(rhel.RHELError, match="mask row [01] is not a run of valid steps followed by pad"):
+            batch_loss(model, state, x, y, bad, key=jr.key(0), gradient=rhel.BPTT())
+    with pytest.raises(rhel.RHELError, match="mask row 2 has no valid step"):
+        batch_loss(model, state, x, y, mask.at[2].set(False), key=jr.key(0), gradient=rhel.BPTT())
+    with pytest.raises(rhel.RHELError, match=r"the batch is empty \(B = 0\)"):
+        batch_loss(model, state, x[:0], y[:0], mask[:0], key=jr.key(0), gradient=rhel.BPTT())

@@ -4,6 +4,8 @@
 and RHEL see the same dropout masks for the same key, and a resumed run reproduces the same losses.
 
 * classification: ``y (B,)`` integer labels in ``[0, K)``; loss = mean cross-entropy; metric = accuracy.
+* ``mask (B, L)``: each row a run of valid steps (at least one) followed by padding, checked when the
+  mask is concrete (a traced mask, under ``jit``, is taken as it is).
 * regression: ``y (B, T, D)`` with ``T = L // output_step`` targets at steps ``output_step − 1,
   2·output_step − 1, …``; loss = mean squared error over valid (unpadded) target steps; metric = that MSE.
 """
@@ -24,6 +26,8 @@ from rhel.model.norm import BATCH_AXIS
 
 
 def _check_batch(model: HSSM, x, mask) -> None:
+    """Shapes and dtypes; a non-empty batch; and, when the mask is concrete (not traced under ``jit``),
+    that every row is a run of valid steps (at least one) followed by padding."""
     c_in = model.encoder.in_features
     if jnp.ndim(x) != 3 or jnp.shape(x)[2] != c_in:
         raise RHELError(f"x must have shape (B, L, {c_in}) (batch, time, channels); got {jnp.shape(x)}.")
@@ -32,6 +36,20 @@ def _check_batch(model: HSSM, x, mask) -> None:
             f"mask must be a boolean array of shape {jnp.shape(x)[:2]} (B, L); got shape {jnp.shape(mask)} "
             f"and dtype {jnp.result_type(mask)}."
         )
+    if jnp.shape(x)[0] == 0:
+        raise RHELError("the batch is empty (B = 0): pass at least one sequence.")
+    if isinstance(mask, jax.core.Tracer) or jnp.shape(mask)[1] == 0:
+        return  # a traced mask (under jit) is not checked: the training step stays free of the check
+    m = np.asarray(mask)
+    holes = np.flatnonzero(np.any(m[:, 1:] > m[:, :-1], axis=1))
+    if holes.size:
+        raise RHELError(
+            f"mask row {int(holes[0])} is not a run of valid steps followed by padding: pad at the end (left "
+            "padding, e.g. Keras' padding='pre', is not supported)."
+        )
+    empty = np.flatnonzero(~m[:, 0])
+    if empty.size:
+        raise RHELError(f"mask row {int(empty[0])} has no valid step: drop that sequence from the batch.")
 
 
 def batch_apply(model: HSSM, state: eqx.nn.State, x, mask, *, key, gradient, inference):
