@@ -19,6 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from rhel.engine.gradient import GradientMethod, check_gradient_method
@@ -72,6 +73,12 @@ class HSSM(eqx.Module):
         x = jnp.asarray(x).astype(self.encoder.weight.dtype)  # e.g. float64 NumPy data, float32 model
         h = per_step(self.encoder, jnp.where(mask[:, None], x, 0))  # a select: NaN/Inf padding stays out
         stats = state.get(self.norm_stats)
+        shape = (len(self.blocks), self.encoder.out_features)
+        if jax.tree.map(jnp.shape, stats) != (shape, shape):
+            raise RHELError(
+                f"the state holds norm statistics of shapes {jax.tree.map(jnp.shape, stats)}, not {shape} "
+                f"({shape[0]} blocks of width {shape[1]}): pass the state make_hssm built with this model."
+            )
         h, new_stats = self._run_blocks(h, mask, stats, key, gradient, inference)
         if not inference:
             state = state.set(self.norm_stats, new_stats)
@@ -177,13 +184,18 @@ def make_hssm(
     """
     for name, n in (("d_in", d_in), ("d_out", d_out), ("hidden", hidden), ("state_size", state_size),
                     ("blocks", blocks)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)) or n < 1:
             raise RHELError(f"make_hssm: {name} must be a positive integer, got {n!r}.")
+    d_in, d_out, hidden, state_size, blocks = map(int, (d_in, d_out, hidden, state_size, blocks))  # NumPy ints
     if task not in ("classification", "regression"):
         raise RHELError(f"make_hssm: task must be 'classification' or 'regression', got {task!r}.")
-    if task == "regression" and (not isinstance(output_step, int) or output_step < 1):
+    if task == "regression" and (not isinstance(output_step, (int, np.integer)) or isinstance(output_step, bool)
+                                 or output_step < 1):
         raise RHELError(f"make_hssm: task='regression' needs output_step >= 1, got {output_step!r}.")
-    if not 0.0 <= dropout < 1.0:
+    if task == "classification" and output_step is not None:
+        raise RHELError(f"make_hssm: output_step={output_step!r} is for task='regression'; leave it out for "
+                        "classification.")
+    if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
         raise RHELError(f"make_hssm: dropout must be in [0, 1), got {dropout!r}.")
     if jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
         raise RHELError(

@@ -36,6 +36,10 @@ def _check_batch(model: HSSM, x, mask) -> None:
             f"mask must be a boolean array of shape {jnp.shape(x)[:2]} (B, L); got shape {jnp.shape(mask)} "
             f"and dtype {jnp.result_type(mask)}."
         )
+    step = getattr(model.head, "output_step", 1)
+    if model.task == "regression" and jnp.shape(x)[1] < step:
+        raise RHELError(f"sequences of length {jnp.shape(x)[1]} are shorter than the model's output_step = "
+                        f"{step}: no output step; pass sequences of at least {step} steps.")
     if jnp.shape(x)[0] == 0:
         raise RHELError("the batch is empty (B = 0): pass at least one sequence.")
     if isinstance(mask, jax.core.Tracer) or jnp.shape(mask)[1] == 0:
@@ -102,6 +106,7 @@ def batch_loss(
     inference: bool = False,
 ) -> tuple[Array, tuple[eqx.nn.State, dict[str, Array]]]:
     """Mean loss of a batch; returns ``(loss, (new_state, {"metric": ...}))``."""
+    _check_batch(model, x, mask)  # before the labels' check, which needs x's shape
     if model.task == "classification":
         if jnp.shape(y) != jnp.shape(x)[:1] or not jnp.issubdtype(jnp.result_type(y), jnp.integer):
             raise RHELError(f"classification y must be integer labels of shape ({jnp.shape(x)[0]},); got "
