@@ -93,12 +93,11 @@ def _standardise(
     return (x - mean) * lax.rsqrt(var + eps)
 
 
-def _batch_statistics(x: Float[Array, "L H"], m: Bool[Array, "L 1"]):
-    """``(N, μ, σ²)``: the count of valid steps and their mean and biased variance, over the batch axis
-    (padded steps are selected out, so that even a NaN there stays out)."""
-    count = jnp.maximum(lax.psum(jnp.sum(m), BATCH_AXIS), 1).astype(x.dtype)
-    mean = lax.psum(jnp.sum(jnp.where(m, x, 0), axis=0), BATCH_AXIS) / count
-    var = lax.psum(jnp.sum(jnp.where(m, x - mean, 0) ** 2, axis=0), BATCH_AXIS) / count
+def _batch_statistics(x: Float[Array, "L H"], m: Float[Array, "L 1"]):
+    """``(N, μ, σ²)``: the count of valid steps and their mean and biased variance, over the batch axis."""
+    count = jnp.maximum(lax.psum(jnp.sum(m), BATCH_AXIS), 1)
+    mean = lax.psum(jnp.sum(m * x, axis=0), BATCH_AXIS) / count
+    var = lax.psum(jnp.sum(m * (x - mean) ** 2, axis=0), BATCH_AXIS) / count
     return count, mean, var
 
 
@@ -117,17 +116,18 @@ def normalize(
 
     (the mean's tangent drops out of ``σ̇²`` because ``Σ m(x − μ) = 0``).
     """
-    _, mean, var = _batch_statistics(x, mask[:, None])
+    _, mean, var = _batch_statistics(x, mask.astype(x.dtype)[:, None])
     return _standardise(x, mean, var, eps), mean, var
 
 
 @normalize.defjvp
 def _normalize_jvp(eps, primals, tangents):
     (x, mask), (dx, _) = primals, tangents
-    m = mask[:, None]
+    m = mask.astype(x.dtype)[:, None]
     count, mean, var = _batch_statistics(x, m)
     r = lax.rsqrt(var + eps)
     x_hat = _standardise(x, mean, var, eps)
-    d_mean = lax.psum(jnp.sum(jnp.where(m, dx, 0), axis=0), BATCH_AXIS) / count
-    c = lax.psum(jnp.sum(jnp.where(m, dx * x_hat, 0), axis=0), BATCH_AXIS) / count
+    m_dx = m * dx
+    d_mean = lax.psum(jnp.sum(m_dx, axis=0), BATCH_AXIS) / count
+    c = lax.psum(jnp.sum(m_dx * x_hat, axis=0), BATCH_AXIS) / count
     return (x_hat, mean, var), (r * (dx - d_mean - x_hat * c), d_mean, 2.0 * c / r)
