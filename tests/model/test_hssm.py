@@ -9,7 +9,7 @@ import pytest
 import rhel
 from rhel.model import MaskedBatchNorm, batch_loss, batch_predict, make_hssm
 from rhel.model.norm import init_stats
-from rhel.units.potential import PotentialHRU
+from quadratic_unit import quadratic_unit
 
 
 def small(unit="nonlinear", task="classification", **kw):
@@ -92,16 +92,6 @@ def test_regression_head_outputs_every_output_step_and_masks_the_loss():
     y_bad = y.at[1, 3].set(50.0).at[2, 2:].set(-50.0)
     loss_bad = _loss_and_grads(model, state, x, y_bad, mask, jr.key(0), rhel.BPTT())[0]
     assert loss == loss_bad and aux["metric"] == loss
-
-
-def quadratic(phi, u, params):
-    return 0.5 * jnp.sum(params["a"] ** 2 * phi**2) - phi @ (params["B"] @ u)
-
-
-def quadratic_unit(hidden, state, *, key):
-    ka, kb, ku = jr.split(key, 3)
-    params = {"a": jr.uniform(ka, (state,), minval=0.5, maxval=1.5), "B": jr.normal(kb, (state, hidden))}
-    return PotentialHRU(quadratic, params, hidden=hidden, state=state, key=ku, dt=0.2)
 
 
 def test_user_defined_unit_in_a_model_rhel_equals_bptt(x64):

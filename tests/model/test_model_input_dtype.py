@@ -9,17 +9,7 @@ import pytest
 
 import rhel
 from rhel.model import batch_loss, batch_predict, make_hssm
-from rhel.units.potential import PotentialHRU
-
-
-def quadratic(phi, u, params):
-    return 0.5 * jnp.sum(params["a"] ** 2 * phi**2) - phi @ (params["B"] @ u)
-
-
-def quadratic_unit(hidden, state, *, key):
-    ka, kb, ku = jr.split(key, 3)
-    params = {"a": jr.uniform(ka, (state,), minval=0.5, maxval=1.5), "B": jr.normal(kb, (state, hidden))}
-    return PotentialHRU(quadratic, params, hidden=hidden, state=state, key=ku, dt=0.2)
+from quadratic_unit import quadratic_unit
 
 
 @pytest.mark.parametrize("unit", ["linear", "nonlinear", quadratic_unit], ids=["linear", "nonlinear", "potential"])
