@@ -7,17 +7,11 @@ and the order is a pure function of ``(seed, epoch)``, so a resumed run sees the
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from rhel.argcheck import is_integer
 from rhel.data.types import SequenceData
 from rhel.errors import RHELError
-
-
-def _is_int(value: object) -> bool:
-    """An integer (Python or numpy), not a bool, a float or a string."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def epoch_batches(n: int, batch_size: int, *, seed: int, epoch: int, shuffle: bool = True) -> list[np.ndarray]:
@@ -26,11 +20,11 @@ def epoch_batches(n: int, batch_size: int, *, seed: int, epoch: int, shuffle: bo
     With ``shuffle`` the permutation is drawn from ``numpy.random.default_rng([seed, epoch])``; without it the
     batches are consecutive.
     """
-    if not _is_int(n) or n < 0:
+    if not is_integer(n) or n < 0:
         raise RHELError(f"epoch_batches: n = {n!r} must be a non-negative integer: the number of samples (len(data)).")
-    if not _is_int(batch_size) or batch_size < 1:
+    if not is_integer(batch_size) or batch_size < 1:
         raise RHELError(f"epoch_batches: batch_size = {batch_size!r} must be a positive integer; pass e.g. 32.")
-    if not (_is_int(seed) and _is_int(epoch)) or seed < 0 or epoch < 0:
+    if not (is_integer(seed) and is_integer(epoch)) or seed < 0 or epoch < 0:
         raise RHELError(f"epoch_batches: seed ({seed!r}) and epoch ({epoch!r}) must be non-negative integers.")
     n, batch_size = int(n), int(batch_size)
     if shuffle:

@@ -7,13 +7,13 @@ too. Names are matched case-insensitively.
 
 from __future__ import annotations
 
-import numbers
 import os
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from rhel.argcheck import is_integer
 from rhel.data import ppg, synthetic, uea
 from rhel.data.cache import ENV_VAR, cache_dir
 from rhel.data.types import DatasetSpec, Splits
@@ -114,7 +114,7 @@ def load(
     interpolation in time instead of refusing them. ``time_channel`` and ``impute`` must be booleans.
     """
     spec = resolve(name)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if not is_integer(seed) or seed < 0:
         raise DatasetError(f"seed must be a non-negative integer, got {seed!r}.")
     seed = int(seed)
     for flag, value in (("time_channel", time_channel), ("impute", impute)):

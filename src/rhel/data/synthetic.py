@@ -17,11 +17,11 @@ are linear in the length) and splits them 70/15/15 with the same seed.
 
 from __future__ import annotations
 
-import numbers
 import os
 
 import numpy as np
 
+from rhel.argcheck import is_integer
 from rhel.data import preprocess as pp
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
@@ -89,7 +89,7 @@ def _count(name: str, what: str, value: object, default: int, least: int) -> int
     """``value`` as an int ≥ ``least`` (``default`` when None); anything else, 10.7 or "abc" included, is refused."""
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+    if not is_integer(value) or value < least:
         raise DatasetError(f"{name}: {what} must be an integer of at least {least}, got {value!r}.")
     return int(value)
 

@@ -33,7 +33,6 @@ relative error of about 1e-5 and, in float32, a cosine to BPTT above 0.9999 on t
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Literal
 
 import equinox as eqx
@@ -42,6 +41,7 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, Float
 
+from rhel.argcheck import is_real
 from rhel.errors import RHELError
 
 
@@ -72,6 +72,12 @@ class BPTT(GradientMethod):
         _check_flag("BPTT", "checkpoint", self.checkpoint)
 
 
+def _python_float(value):
+    """A real number as a Python ``float`` (a NumPy scalar as a static field would be hashed as an array);
+    anything else unchanged, for ``__check_init__`` to refuse."""
+    return float(value) if is_real(value) else value
+
+
 class RHEL(GradientMethod):
     """Recurrent Hamiltonian Echo Learning: gradients from two nudged echo passes.
 
@@ -89,15 +95,14 @@ class RHEL(GradientMethod):
     O(ε²) bias for a nonlinear potential.
     """
 
-    epsilon: float = eqx.field(default=0.1, static=True)
+    epsilon: float = eqx.field(default=0.1, static=True, converter=_python_float)
     nudge: Literal["relative", "absolute"] = eqx.field(default="relative", static=True)
     check_finite: bool = eqx.field(default=True, static=True)
 
     def __check_init__(self):
         eps = self.epsilon
         # Plain Python checks: a RHEL may be built inside jit, where jnp.isfinite would be traced.
-        is_number = isinstance(eps, numbers.Real) and not isinstance(eps, bool)
-        if not is_number or not math.isfinite(eps) or eps <= 0:
+        if not is_real(eps) or not math.isfinite(eps) or eps <= 0:
             raise RHELError(
                 f"RHEL(epsilon={eps!r}): epsilon must be a finite Python number > 0 (a static "
                 "setting, not an array); typical values are 1e-3 to 1 (the default is 0.1)."

@@ -19,9 +19,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from rhel.argcheck import is_integer, is_real
 from rhel.engine.gradient import GradientMethod, check_gradient_method
 from rhel.errors import RHELError
 from rhel.model.block import Block
@@ -184,18 +184,17 @@ def make_hssm(
     """
     for name, n in (("d_in", d_in), ("d_out", d_out), ("hidden", hidden), ("state_size", state_size),
                     ("blocks", blocks)):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)) or n < 1:
+        if not is_integer(n) or n < 1:
             raise RHELError(f"make_hssm: {name} must be a positive integer, got {n!r}.")
     d_in, d_out, hidden, state_size, blocks = map(int, (d_in, d_out, hidden, state_size, blocks))  # NumPy ints
     if task not in ("classification", "regression"):
         raise RHELError(f"make_hssm: task must be 'classification' or 'regression', got {task!r}.")
-    if task == "regression" and (not isinstance(output_step, (int, np.integer)) or isinstance(output_step, bool)
-                                 or output_step < 1):
+    if task == "regression" and (not is_integer(output_step) or output_step < 1):
         raise RHELError(f"make_hssm: task='regression' needs output_step >= 1, got {output_step!r}.")
     if task == "classification" and output_step is not None:
         raise RHELError(f"make_hssm: output_step={output_step!r} is for task='regression'; leave it out for "
                         "classification.")
-    if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+    if not is_real(dropout) or not 0.0 <= dropout < 1.0:
         raise RHELError(f"make_hssm: dropout must be in [0, 1), got {dropout!r}.")
     if jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
         raise RHELError(

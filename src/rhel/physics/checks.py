@@ -7,19 +7,9 @@ a ``bool`` is not a number here (``steps=True`` is a mistake, not one step).
 from __future__ import annotations
 
 import math
-import numbers
 
+from rhel.argcheck import is_integer, is_real
 from rhel.errors import RHELError
-
-
-def is_integer(value: object) -> bool:
-    """An integer (Python or NumPy), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def is_real(value: object) -> bool:
-    """A real number (Python or NumPy, integers included), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def positive_integer(name: str, value: object, meaning: str = "") -> int:

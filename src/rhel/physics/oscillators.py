@@ -34,7 +34,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from rhel.engine.gradient import BPTT, GradientMethod
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
-from rhel.physics.checks import is_integer
+from rhel.argcheck import is_integer
 
 
 class OscillatorParams(eqx.Module):

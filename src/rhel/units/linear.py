@@ -58,6 +58,7 @@ from jax import lax
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from rhel.argcheck import is_integer
 from rhel.engine.echo import _all_finite, check_echo_group, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod, check_gradient_method
 from rhel.engine.linear_scan import Block2x2, affine_scan, chunked_affine_scan
@@ -338,7 +339,7 @@ class LinearHRU(HRU):
         dtype=None,
     ):
         for name, value in (("hidden", hidden), ("state", state)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise RHELError(f"LinearHRU({name}={value!r}): {name} must be a positive integer.")
         dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
         if not jnp.issubdtype(dtype, jnp.floating):

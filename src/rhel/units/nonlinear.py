@@ -37,6 +37,7 @@ gives δ an exact gradient for both methods (the reference code gave it none und
 
 from __future__ import annotations
 
+import math
 
 import equinox as eqx
 import jax
@@ -45,6 +46,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from rhel.argcheck import is_integer, is_real
 from rhel.errors import RHELError
 from rhel.units.drive import AffineDrive
 from rhel.units.potential import PotentialHRU
@@ -241,12 +243,12 @@ def nonlinear_hru(
     Initialisation: w − w_min ~ U(0.1, 1) (UnICORNN draws w ~ U(0, 1)), b ~ U(−1, 1), c = sigmoid(ĉ) with
     ĉ ~ U(−1, 1), B ~ U(±1/√H) (in the unit's :class:`~rhel.units.drive.AffineDrive`).
     """
-    if not (isinstance(w_min, (int, float)) and w_min > 0):
-        raise RHELError(f"w_min must be a number > 0 (keeps w away from zero); got {w_min!r}.")
-    if not (isinstance(alpha, (int, float)) and alpha > 0):
-        raise RHELError(f"alpha must be a number > 0 (the restoring stiffness); got {alpha!r}.")
+    if not (is_real(w_min) and math.isfinite(w_min) and w_min > 0):
+        raise RHELError(f"w_min must be a finite number > 0 (keeps w away from zero); got {w_min!r}.")
+    if not (is_real(alpha) and math.isfinite(alpha) and alpha > 0):
+        raise RHELError(f"alpha must be a finite number > 0 (the restoring stiffness); got {alpha!r}.")
     for name, n in (("hidden", hidden), ("state", state)):
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if not is_integer(n) or n < 1:
             raise RHELError(f"{name} must be a positive integer, got {n!r}.")
     dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):

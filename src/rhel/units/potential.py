@@ -32,6 +32,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
+from rhel.argcheck import is_integer
 from rhel.engine.echo import echo_gradients, explicit_potential, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.integrate import integrate
@@ -106,7 +107,7 @@ class PotentialHRU(HRU):
                 f"{type(potential).__name__}."
             )
         for name, n in (("hidden", hidden), ("state", state)):
-            if not isinstance(n, (int, np.integer)) or n < 1:
+            if not is_integer(n) or n < 1:
                 raise RHELError(f"{name} must be a positive integer, got {n!r}.")
         dt = _check_dt(dt, dt_max, state)
         dtype = jnp.result_type(float) if dtype is None else dtype
