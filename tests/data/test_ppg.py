@@ -45,13 +45,29 @@ def test_full_size_windows_shapes_and_info(splits):
         "regression", 49_920, 6, 1, 128)
 
 
+def _cut(fraction: float, n: int) -> int:
+    """Where a recorded layout's cut at ``fraction`` of ``n`` labels falls: ⌊p·n/100⌋ for p percent, in integers."""
+    return round(fraction * 100) * n // 100
+
+
+def test_portions_cut_at_exact_integer_percentages():
+    n = 650  # 0.70 * 650 = 454.99999999999994 in floating point: int() gave 454
+    labels = np.arange(n, dtype=np.float32)
+    signal = np.repeat(labels, 128)[:, None]
+    parts = ppg._portions(signal, labels, 0)
+    assert [len(parts[s][1]) for s in ("train", "val", "test")] == [455, 97, 98]  # 455 = 7·650/10 exactly
+    assert np.array_equal(np.concatenate([parts[s][1] for s in ("train", "val", "test")]), labels)
+    for x, y in parts.values():
+        assert np.array_equal(x[::128, 0], y) and len(x) == 128 * len(y)
+
+
 def test_window_counts_follow_the_recorded_layouts(splits):
     expected = {"train": 0, "val": 0, "test": 0}
     for i, n_labels in PPG_LABELS.items():
         n = n_labels + 3  # three copies of the first label are prepended
         layout = splits.meta["layouts"][f"S{i}"]
         for split, (lo, hi) in layout.items():
-            portion = int(hi * n) - int(lo * n)
+            portion = _cut(hi, n) - _cut(lo, n)
             k = (portion - 390) // 39 + 1 if portion >= 390 else 0
             assert splits.meta["windows"][f"S{i}"][split] == k
             expected[split] += k
@@ -63,7 +79,7 @@ def test_first_window_matches_the_source_scaled_by_training_stats(splits, ppg_so
     raw = _raw(ppg_source, 1)
     n = PPG_LABELS[1] + 3
     lo, hi = splits.meta["layouts"]["S1"]["train"]
-    a, b = int(lo * n), int(hi * n)
+    a, b = _cut(lo, n), _cut(hi, n)
     bvp = raw["signal"]["wrist"]["BVP"][:, 0]
     labels = np.concatenate([np.full(3, raw["label"][0]), raw["label"]])
     train_bvp, train_labels = bvp[a * 128 : b * 128], labels[a:b]
@@ -100,7 +116,7 @@ def _expected_windows(raw: dict, layout: dict, split: str) -> tuple[np.ndarray, 
 
     def portion(part):
         lo, hi = layout[part]
-        return signal[int(lo * n) * 128 : int(hi * n) * 128], labels[int(lo * n) : int(hi * n)]
+        return signal[_cut(lo, n) * 128 : _cut(hi, n) * 128], labels[_cut(lo, n) : _cut(hi, n)]
 
     (train_x, train_y), (x, y) = portion("train"), portion(split)
     for sl in (slice(0, 3), slice(3, 4), slice(4, 5), slice(5, 6)):

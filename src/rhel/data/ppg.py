@@ -48,14 +48,15 @@ CHANNELS = 6
 _ENTRIES = (("signal/wrist/ACC[:, 0]", 2), ("signal/wrist/ACC[:, 1]", 2), ("signal/wrist/ACC[:, 2]", 2),
             ("signal/wrist/BVP", 1), ("signal/wrist/EDA", 16), ("signal/wrist/TEMP", 16))
 URL = "https://archive.ics.uci.edu/dataset/495/ppg+dalia"
-#: (train, val, test) portions as fractions of each recording; the seed picks one layout per subject.
+#: (train, val, test) portions in percent of each recording; the seed picks one layout per subject. A cut at
+#: p % of n labels falls at ⌊p·n/100⌋, in exact integers (in floating point, int(0.70 * 650) is 454, not 455).
 LAYOUTS = (
-    ((0.0, 0.70), (0.70, 0.85), (0.85, 1.0)),
-    ((0.0, 0.70), (0.85, 1.0), (0.70, 0.85)),
-    ((0.15, 0.85), (0.0, 0.15), (0.85, 1.0)),
-    ((0.15, 0.85), (0.85, 1.0), (0.0, 0.15)),
-    ((0.30, 1.0), (0.0, 0.15), (0.15, 0.30)),
-    ((0.30, 1.0), (0.15, 0.30), (0.0, 0.15)),
+    ((0, 70), (70, 85), (85, 100)),
+    ((0, 70), (85, 100), (70, 85)),
+    ((15, 85), (0, 15), (85, 100)),
+    ((15, 85), (85, 100), (0, 15)),
+    ((30, 100), (0, 15), (15, 30)),
+    ((30, 100), (15, 30), (0, 15)),
 )
 SPLITS = ("train", "val", "test")
 
@@ -284,7 +285,7 @@ def _portions(signal: np.ndarray, labels: np.ndarray, layout: int) -> dict[str, 
     n = labels.size
     out = {}
     for split, (lo, hi) in zip(SPLITS, LAYOUTS[layout]):
-        a, b = int(lo * n), int(hi * n)
+        a, b = lo * n // 100, hi * n // 100
         out[split] = signal[a * OUTPUT_STEP : b * OUTPUT_STEP], labels[a:b]
     return out
 
@@ -305,7 +306,7 @@ def load_ppg(*, seed: int, split: str, time_channel: bool, cache: Path, impute: 
         train_x, train_y = parts["train"]
         stats = {g: [float(train_x[:, sl].min()), float(train_x[:, sl].max())] for g, sl in GROUPS.items()}
         stats["label"] = [float(train_y.min()), float(train_y.max())]
-        meta["layouts"][f"S{i}"] = dict(zip(SPLITS, (list(p) for p in LAYOUTS[int(layout)])))
+        meta["layouts"][f"S{i}"] = {s: [lo / 100, hi / 100] for s, (lo, hi) in zip(SPLITS, LAYOUTS[int(layout)])}
         meta["scaling"][f"S{i}"] = stats
         meta["windows"][f"S{i}"] = {}
         for split_name, (sx, sy) in parts.items():
