@@ -255,6 +255,7 @@ def test_the_npz_is_used_when_the_subject_files_are_gone(ppg_source, tmp_path):
     cache = tmp_path / "cache"
     data.prepare("PPG-DaLiA", source=src, cache_dir=cache)
     shutil.rmtree(src)
+    assert data.is_cached(data.resolve("PPG-DaLiA"), cache)
     assert len(data.load("PPG-DaLiA", seed=0, cache_dir=cache).train) > 0
 
 
@@ -263,9 +264,11 @@ def test_an_npz_without_its_record_is_refused_or_converted_again(prepared, ppg_s
     cache.mkdir()
     with np.load(prepared / "ppg_dalia.npz") as z:  # as an rhel that did not record the files wrote it
         np.savez(cache / "ppg_dalia.npz", **{k: z[k] for k in z.files if k != "files"})
+    assert not data.is_cached(data.resolve("PPG-DaLiA"), cache)  # `rhel data info` says to prepare it
     with pytest.raises(DatasetError, match=r"does not record which subject files.*rhel data prepare PPG-DaLiA"):
         data.load("PPG-DaLiA", seed=0, cache_dir=cache)
     _copy_source(ppg_source, cache / "PPG_FieldStudy")
+    assert data.is_cached(data.resolve("PPG-DaLiA"), cache)
     data.load("PPG-DaLiA", seed=0, cache_dir=cache)
     with np.load(cache / "ppg_dalia.npz") as z:
         assert "files" in z.files

@@ -330,7 +330,22 @@ def test_the_npz_is_the_only_copy_when_the_ts_files_are_gone(cache, tmp_path, mo
         raise AssertionError("downloaded although the converted npz was there")
 
     monkeypatch.setattr(uea, "download", no_download)
+    assert data.is_cached(data.resolve("Heartbeat"), cache)
     np.testing.assert_array_equal(data.load("Heartbeat", seed=0, cache_dir=cache).train.x, first.train.x)
+
+
+def test_an_npz_without_its_record_and_without_its_files_is_not_cached(cache, tmp_path):
+    import shutil
+
+    _write_toy(tmp_path / "src")
+    data.prepare("Heartbeat", source=tmp_path / "src", cache_dir=cache)
+    npz, spec = cache / "uea" / "Heartbeat.npz", data.resolve("Heartbeat")
+    shutil.rmtree(cache / "uea" / "Heartbeat")
+    assert data.is_cached(spec, cache)  # the npz records its files: a load uses it alone
+    with np.load(npz) as z:
+        old = {k: z[k] for k in z.files if k != "files"}  # as an rhel that did not record the files wrote it
+    np.savez(npz, **old)
+    assert not data.is_cached(spec, cache)  # a load would convert it again from files that are gone
 
 
 def test_a_copy_in_the_cache_takes_over_from_the_shipped_set(cache):

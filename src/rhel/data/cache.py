@@ -91,6 +91,22 @@ def file_record(paths: Iterable[Path]) -> str:
     return json.dumps(entries)
 
 
+def records_sources(npz: Path) -> bool:
+    """Whether the converted cache ``npz`` exists and holds a :func:`file_record` (its ``files`` entry).
+
+    A load uses such an npz even when its source files are gone; an npz without the record (written by an older
+    rhel) is converted again from its sources, so without them it is not usable. A file that cannot be read
+    counts as a record: the load then reports it as corrupted instead of fetching the data again.
+    """
+    if not npz.is_file():
+        return False
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            return "files" in z.files
+    except Exception:
+        return True
+
+
 def changed_files(record: str) -> list[str]:
     """The files of a :func:`file_record` that exist now with another size or mtime_ns (files gone are left out)."""
     changed = []

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import ENV_VAR, changed_files, file_record, save_npz
+from rhel.data.cache import ENV_VAR, changed_files, file_record, records_sources, save_npz
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -66,7 +66,8 @@ def npz_path(cache: Path) -> Path:
 
 
 def is_cached(cache: Path) -> bool:
-    return npz_path(cache).is_file() or (cache / "PPG_FieldStudy").is_dir()
+    """The subject files are in the cache, or a converted npz that a load uses without them (see :func:`_outdated`)."""
+    return (cache / "PPG_FieldStudy").is_dir() or records_sources(npz_path(cache))
 
 
 def _missing_message(cache: Path) -> str:

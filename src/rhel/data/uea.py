@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from rhel.data import preprocess as pp
-from rhel.data.cache import ENV_VAR, atomic_dir, file_record, save_npz, temp_dir
+from rhel.data.cache import ENV_VAR, atomic_dir, file_record, records_sources, save_npz, temp_dir
 from rhel.data.types import DatasetInfo, SequenceData, Splits
 from rhel.errors import DatasetError
 
@@ -71,7 +71,8 @@ def ts_folder(name: str, cache: Path) -> Path | None:
 
 
 def is_cached(name: str, cache: Path) -> bool:
-    return npz_path(name, cache).is_file() or _has_files(cache / "uea" / name, name)
+    """The .ts files are in the cache, or a converted npz that a load uses without them (see :func:`_cached`)."""
+    return _has_files(cache / "uea" / name, name) or records_sources(npz_path(name, cache))
 
 
 def zenodo_url(name: str) -> str | None:
