@@ -18,7 +18,7 @@ def test_float64_inputs_to_a_float32_model(x64, unit):
                              key=jr.key(0), dtype=jnp.float32)
     x = np.asarray(jr.normal(jr.key(1), (2, 8, 2), jnp.float64))
     mask, y = jnp.ones((2, 8), bool), jnp.array([0, 2])
-    fn = eqx.filter_value_and_grad(batch_loss, has_aux=True)
+    fn = eqx.filter_jit(eqx.filter_value_and_grad(batch_loss, has_aux=True))  # one compile per dtype and method
     for gradient in (rhel.BPTT(), rhel.RHEL()):
         (loss, _), grads = fn(model, state, x, y, mask, key=jr.key(2), gradient=gradient)
         (loss32, _), grads32 = fn(model, state, x.astype(np.float32), y, mask, key=jr.key(2), gradient=gradient)
