@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from rhel.bench.report import label, step_time
-from rhel.atomic import atomic_write
-from rhel.errors import RHELError
-
-#: The figure formats rhel writes; a figure's file suffix names its format.
-PLOT_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+from rhel.figure import plot_format, save_figure
 
 #: The memory measures of the right panel: (index in a plotted point, legend label, Matplotlib format: a
 #: marker, so that a single length is visible too, and a line style).
@@ -21,31 +16,6 @@ MEMORY_MEASURES: tuple[tuple[int, str, str], ...] = (
     (3, "peak RSS of the steps", "s:"),
     (4, "XLA buffers of the step", "^--"),
 )
-
-
-def plot_format(path: str | os.PathLike) -> str:
-    """The format a figure at ``path`` is written in: its suffix, one of :data:`PLOT_FORMATS`.
-
-    Raises :class:`RHELError` for any other suffix (or none).
-    """
-    fmt = Path(path).suffix.lstrip(".").lower()
-    if fmt not in PLOT_FORMATS:
-        names = ", ".join(f".{f}" for f in PLOT_FORMATS)
-        raise RHELError(f"{path}: a figure's file name must end in one of {names} (the format it is "
-                        "written in).")
-    return fmt
-
-
-def save_figure(fig, path: str | os.PathLike, *, dpi: int) -> None:
-    """Write the Matplotlib figure ``fig`` to ``path`` atomically, in the format its suffix names, and close
-    the figure (also on failure)."""
-    import matplotlib.pyplot as plt
-
-    try:
-        fmt = plot_format(path)
-        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
-    finally:
-        plt.close(fig)
 
 
 def plot_results(results: list[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> None:

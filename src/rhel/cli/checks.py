@@ -76,8 +76,8 @@ def output_file(flag: str, path: str | os.PathLike, *, example: str = "out.json"
 
 def output_figure(flag: str, path: str | os.PathLike) -> None:
     """:func:`output_file`, and the name ends in a figure format rhel writes
-    (:func:`rhel.bench.plot.plot_format`)."""
-    from rhel.bench.plot import plot_format
+    (:func:`rhel.figure.plot_format`)."""
+    from rhel.figure import plot_format
 
     output_file(flag, path, example="plot.png")
     try:

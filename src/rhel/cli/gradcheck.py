@@ -96,7 +96,7 @@ def _plot(records, path: str, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rhel.bench.plot import save_figure
+    from rhel.figure import save_figure
 
     labels = [f"{r['block']}:{r['param']}" for r in records]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.18 * len(records)), 7), sharex=True)

@@ -1,7 +1,7 @@
 """Physical Hamiltonian systems and continuous-time RHEL (issue 7).
 
-Beside :mod:`rhel.units` in the layering (imports only :mod:`rhel.engine`; the figures of
-:mod:`rhel.physics.render` are written by :func:`rhel.bench.plot.save_figure`):
+Beside :mod:`rhel.units` in the layering (imports only :mod:`rhel.engine` and the bottom utilities: the
+figures of :mod:`rhel.physics.render` are written by :func:`rhel.figure.save_figure`):
 
 * :func:`echo_trace` — the RHEL echo with its intermediate states: the adjoint λ(t) along the trajectory
   and the parameter gradient as it accumulates over echo time;

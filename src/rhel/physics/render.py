@@ -3,7 +3,7 @@ the loss curve, and (where ``ffmpeg`` is on PATH) an animation of the forward pa
 
 Every file is written atomically (to a temporary file in the same folder, then ``os.replace``), so an
 interrupted run never leaves a truncated figure behind. A figure's format is its file suffix (``.png``,
-``.pdf`` or ``.svg``: :func:`rhel.bench.plot.save_figure`); paths may be ``str`` or ``Path``. Matplotlib
+``.pdf`` or ``.svg``: :func:`rhel.figure.save_figure`); paths may be ``str`` or ``Path``. Matplotlib
 runs on the Agg backend.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rhel.atomic import atomic_path
-from rhel.bench.plot import save_figure
+from rhel.figure import save_figure
 from rhel.physics.toy import ToyTask
 from rhel.physics.trace import EchoTrace
 
