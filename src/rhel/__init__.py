@@ -7,7 +7,10 @@ NeurIPS 2025), as a drop-in for backpropagation through time::
     phis = rhel.simulate(potential, params, inputs, (phi0, pi0), dt=0.1, gradient=rhel.RHEL())
 
 Layers (each imports only the ones before it): ``rhel.engine`` (integrator, echo) → ``rhel.units``
-(Hamiltonian recurrent units) → ``rhel.model`` (HSSM) → ``rhel.data`` → ``rhel.training`` → ``rhel.cli``.
+(Hamiltonian recurrent units) → ``rhel.model`` (HSSM) → ``rhel.data`` → ``rhel.training`` → ``rhel.bench``
+→ ``rhel.cli``, with ``rhel.physics`` (physical systems, continuous time) beside the units. All of them may
+use the bottom utilities, which import only each other: ``rhel.errors``, ``rhel.argcheck``, ``rhel.atomic``,
+``rhel.figure``, ``rhel.allocator``, ``rhel.xla_loops``, ``rhel.environment`` (``tests/test_layers.py``).
 """
 
 from rhel.engine import (
