@@ -31,10 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from rhel.argcheck import is_integer
 from rhel.engine.gradient import BPTT, GradientMethod
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
-from rhel.argcheck import is_integer
 
 
 class OscillatorParams(eqx.Module):
