@@ -33,23 +33,23 @@ def _quadratic(phi, u, params):
 
 # Every constructor or loader that takes a count: a bool is refused with an RHELError naming the argument,
 # a NumPy integer gives the same result as the Python integer.
-COUNTS = {
-    "LinearHRU": lambda n: LinearHRU(hidden=n, state=2, key=jr.key(0)).B.shape,
-    "nonlinear_hru": lambda n: nonlinear_hru(n, 2, key=jr.key(0)).drive.B.shape,
-    "PotentialHRU": lambda n: PotentialHRU(_quadratic, {}, hidden=n, state=2, key=jr.key(0)).C.shape,
-    "make_hssm": lambda n: len(make_hssm("linear", d_in=2, d_out=3, task="classification", hidden=3,
-                                         state_size=2, blocks=n, key=jr.key(0))[0].blocks),
-    "epoch_batches": lambda n: [b.tolist() for b in epoch_batches(5, n, seed=0, epoch=0)],
-    "load(seed=)": lambda n: load("adding", seed=n, length=6, size=3).train.x.tolist(),
+COUNTS = {  # name: (the argument the error names, a function of the count)
+    "LinearHRU": ("hidden", lambda n: LinearHRU(hidden=n, state=2, key=jr.key(0)).B.shape),
+    "nonlinear_hru": ("hidden", lambda n: nonlinear_hru(n, 2, key=jr.key(0)).drive.B.shape),
+    "PotentialHRU": ("hidden", lambda n: PotentialHRU(_quadratic, {}, hidden=n, state=2, key=jr.key(0)).C.shape),
+    "make_hssm": ("blocks", lambda n: len(make_hssm("linear", d_in=2, d_out=3, task="classification", hidden=3,
+                                                    state_size=2, blocks=n, key=jr.key(0))[0].blocks)),
+    "epoch_batches": ("batch_size", lambda n: [b.tolist() for b in epoch_batches(5, n, seed=0, epoch=0)]),
+    "load(seed=)": ("seed", lambda n: load("adding", seed=n, length=6, size=3).train.x.tolist()),
 }
 
 
 @pytest.mark.parametrize("where", sorted(COUNTS))
 def test_counts_accept_numpy_integers_and_refuse_bools(where):
-    make = COUNTS[where]
+    argument, make = COUNTS[where]
     assert make(np.int64(1)) == make(1)
     for flag in (True, np.bool_(True)):
-        with pytest.raises(rhel.RHELError):
+        with pytest.raises(rhel.RHELError, match=argument):
             make(flag)
 
 
@@ -57,7 +57,8 @@ def test_counts_accept_numpy_integers_and_refuse_bools(where):
 def test_nonlinear_reals_are_finite_numbers(name):
     base = nonlinear_hru(3, 2, key=jr.key(0), **{name: 0.5})
     same = nonlinear_hru(3, 2, key=jr.key(0), **{name: np.float32(0.5)})
-    assert jnp.array_equal(base.drive.B, same.drive.B)
+    assert base.params.w_min == same.params.w_min and jnp.array_equal(base.params.w, same.params.w)
+    assert jnp.array_equal(base.params.alpha, same.params.alpha)
     for bad in (True, float("inf"), float("nan"), "0.5", 0.0):
         with pytest.raises(rhel.RHELError, match=name):
             nonlinear_hru(3, 2, key=jr.key(0), **{name: bad})
