@@ -104,8 +104,8 @@ class RHEL(GradientMethod):
         # Plain Python checks: a RHEL may be built inside jit, where jnp.isfinite would be traced.
         if not is_real(eps) or not math.isfinite(eps) or eps <= 0:
             raise RHELError(
-                f"RHEL(epsilon={eps!r}): epsilon must be a finite Python number > 0 (a static "
-                "setting, not an array); typical values are 1e-3 to 1 (the default is 0.1)."
+                f"RHEL(epsilon={eps!r}): epsilon must be a finite number > 0 (a static setting: a Python "
+                "or NumPy scalar, not a JAX array); typical values are 1e-3 to 1 (the default is 0.1)."
             )
         _check_flag("RHEL", "check_finite", self.check_finite)
         if self.nudge not in ("relative", "absolute"):
