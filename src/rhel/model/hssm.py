@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from rhel.argcheck import is_integer, is_real
+from rhel.argcheck import is_integer, is_real, positive_integer
 from rhel.engine.gradient import GradientMethod, check_gradient_method
 from rhel.errors import RHELError
 from rhel.model.block import Block
@@ -182,11 +182,9 @@ def make_hssm(
         key: PRNG key.  dtype: float32 or float64 (float64 needs ``jax_enable_x64``).
         unit_kwargs: passed to the unit constructor.
     """
-    for name, n in (("d_in", d_in), ("d_out", d_out), ("hidden", hidden), ("state_size", state_size),
-                    ("blocks", blocks)):
-        if not is_integer(n) or n < 1:
-            raise RHELError(f"make_hssm: {name} must be a positive integer, got {n!r}.")
-    d_in, d_out, hidden, state_size, blocks = map(int, (d_in, d_out, hidden, state_size, blocks))  # NumPy ints
+    sizes = {"d_in": d_in, "d_out": d_out, "hidden": hidden, "state_size": state_size, "blocks": blocks}
+    # as Python ints (NumPy integers are accepted)
+    d_in, d_out, hidden, state_size, blocks = (positive_integer(f"make_hssm: {k}", v) for k, v in sizes.items())
     if task not in ("classification", "regression"):
         raise RHELError(f"make_hssm: task must be 'classification' or 'regression', got {task!r}.")
     if task == "regression" and (not is_integer(output_step) or output_step < 1):

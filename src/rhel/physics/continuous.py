@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from rhel.errors import RHELError
-from rhel.physics.checks import positive_integer, positive_real
+from rhel.argcheck import positive_integer, positive_real
 
 
 def time_grid(T: float, steps: int) -> tuple[Float[Array, " L+1"], float]:

@@ -25,7 +25,7 @@ from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.leapfrog import Potential
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
-from rhel.physics.checks import positive_integer
+from rhel.argcheck import positive_integer
 from rhel.physics.trace import check_loss
 
 

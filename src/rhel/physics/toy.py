@@ -19,7 +19,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.errors import RHELError
-from rhel.physics.checks import positive_integer, positive_real
+from rhel.argcheck import positive_integer, positive_real
 from rhel.physics.continuous import midpoint_inputs, time_grid, trapezoid_weights
 from rhel.physics.oscillators import CoupledOscillators, OscillatorParams, random_params
 from rhel.physics.trace import EchoTrace, echo_trace

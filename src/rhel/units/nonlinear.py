@@ -37,8 +37,6 @@ gives δ an exact gradient for both methods (the reference code gave it none und
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -46,7 +44,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from rhel.argcheck import is_integer, is_real
+from rhel.argcheck import positive_integer, positive_real
 from rhel.errors import RHELError
 from rhel.units.drive import AffineDrive
 from rhel.units.potential import PotentialHRU
@@ -243,13 +241,10 @@ def nonlinear_hru(
     Initialisation: w − w_min ~ U(0.1, 1) (UnICORNN draws w ~ U(0, 1)), b ~ U(−1, 1), c = sigmoid(ĉ) with
     ĉ ~ U(−1, 1), B ~ U(±1/√H) (in the unit's :class:`~rhel.units.drive.AffineDrive`).
     """
-    if not (is_real(w_min) and math.isfinite(w_min) and w_min > 0):
-        raise RHELError(f"w_min must be a finite number > 0 (keeps w away from zero); got {w_min!r}.")
-    if not (is_real(alpha) and math.isfinite(alpha) and alpha > 0):
-        raise RHELError(f"alpha must be a finite number > 0 (the restoring stiffness); got {alpha!r}.")
-    for name, n in (("hidden", hidden), ("state", state)):
-        if not is_integer(n) or n < 1:
-            raise RHELError(f"{name} must be a positive integer, got {n!r}.")
+    positive_real("w_min", w_min, " (keeps w away from zero)")
+    positive_real("alpha", alpha, " (the restoring stiffness)")
+    positive_integer("hidden", hidden)
+    positive_integer("state", state)
     dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise RHELError(f"nonlinear_hru(dtype={dtype}): dtype must be a real floating dtype.")

@@ -32,7 +32,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from rhel.argcheck import is_integer
+from rhel.argcheck import positive_integer
 from rhel.engine.echo import echo_gradients, explicit_potential, final_state_vjp
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.integrate import integrate
@@ -106,9 +106,8 @@ class PotentialHRU(HRU):
                 "potential must be a function V(phi, u, params) -> scalar; got "
                 f"{type(potential).__name__}."
             )
-        for name, n in (("hidden", hidden), ("state", state)):
-            if not is_integer(n) or n < 1:
-                raise RHELError(f"{name} must be a positive integer, got {n!r}.")
+        positive_integer("hidden", hidden)
+        positive_integer("state", state)
         dt = _check_dt(dt, dt_max, state)
         dtype = jnp.result_type(float) if dtype is None else dtype
         kc, kd = jr.split(key)
