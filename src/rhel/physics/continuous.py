@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from rhel.errors import RHELError
 from rhel.argcheck import positive_integer, positive_real
+from rhel.errors import RHELError
 
 
 def time_grid(T: float, steps: int) -> tuple[Float[Array, " L+1"], float]:

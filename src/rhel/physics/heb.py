@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
+from rhel.argcheck import positive_integer
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.engine.leapfrog import Potential
 from rhel.engine.simulate import simulate
 from rhel.errors import RHELError
-from rhel.argcheck import positive_integer
 from rhel.physics.trace import check_loss
 
 

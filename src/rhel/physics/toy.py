@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from rhel.argcheck import positive_integer, positive_real
 from rhel.engine.gradient import RHEL, GradientMethod
 from rhel.errors import RHELError
-from rhel.argcheck import positive_integer, positive_real
 from rhel.physics.continuous import midpoint_inputs, time_grid, trapezoid_weights
 from rhel.physics.oscillators import CoupledOscillators, OscillatorParams, random_params
 from rhel.physics.trace import EchoTrace, echo_trace
