@@ -41,8 +41,9 @@ TINY = ["--blocks", "1", "--hidden", "4", "--state", "4", "--length", "8"]
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--blocks", "0"], "--blocks must be >= 1"),
-        (["--length", "0"], "--length must be >= 1"),
+        (["--blocks", "0"], "--blocks must be a positive integer, got 0."),
+        (["--length", "0"], "--length must be a positive integer, got 0."),
+        (["--classes", "1"], "--classes must be an integer >= 2, got 1."),
         (["--epsilon", "nan"], "--epsilon must be a finite number > 0, got nan"),
         (["--epsilon", "inf"], "--epsilon must be a finite number > 0, got inf"),
         (["--seed", "-1"], "--seed must be an integer from 0 to 4294967295"),

@@ -22,8 +22,9 @@ def test_rhel_physics_rejects_bad_arguments(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["physics", "--out", str(blocker), "--steps", "1"]) == 2
     assert "not a folder" in capsys.readouterr().err
-    assert main(["physics", "--steps", "0"]) == 2
-    assert "--steps" in capsys.readouterr().err
+    for flag in ("--steps", "--grid"):
+        assert main(["physics", flag, "0"]) == 2
+        assert capsys.readouterr().err == f"rhel physics: error: {flag} must be a positive integer, got 0.\n"
     for flag, value in (("--seed", "100000000000000000000000"), ("--seed", "-1"), ("--horizon", "inf"),
                         ("--lr", "nan")):
         assert main(["physics", "--out", str(tmp_path / "figs"), flag, value, "--steps", "1"]) == 2

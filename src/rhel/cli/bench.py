@@ -77,13 +77,12 @@ def register(subparsers) -> None:
 def _check_args(args) -> None:
     """Check the numbers and output paths before any measurement (one-line errors naming the flag), so that
     a run is never lost to a bad value at its end."""
-    from rhel.cli.checks import report_outputs, require_non_negative, require_positive, require_seed
-    from rhel.errors import RHELError
+    from rhel.cli.checks import (report_outputs, require_count, require_non_negative, require_positive,
+                                 require_seed)
 
     for name in ("repeats", "batch", "blocks", "hidden", "state"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise RHELError(f"--{name} must be a positive integer, got {value}.")
+        if getattr(args, name) is not None:
+            require_count(f"--{name}", getattr(args, name))
     require_non_negative("--warmup", args.warmup)
     require_positive("--timeout", args.timeout)
     require_positive("--epsilon", args.epsilon)

@@ -21,6 +21,15 @@ def require_positive(flag: str, value: float) -> float:
     return value
 
 
+def require_count(flag: str, value: int, *, at_least: int = 1) -> int:
+    """Return ``value`` if it is an integer >= ``at_least`` (a count: steps, blocks, repeats, …); otherwise
+    raise an error naming ``flag``."""
+    if value < at_least:
+        wanted = "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
+        raise RHELError(f"{flag} must be {wanted}, got {value}.")
+    return value
+
+
 def require_non_negative(flag: str, value: int) -> int:
     """Return ``value`` if it is >= 0; otherwise raise an error naming ``flag``."""
     if value < 0:

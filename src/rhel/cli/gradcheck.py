@@ -52,15 +52,12 @@ def register(subparsers) -> None:
 
 def _check_args(args) -> None:
     """Check every flag before any work (one-line errors naming the flag)."""
-    from rhel.cli.checks import report_outputs, require_positive, require_seed
-    from rhel.errors import RHELError
+    from rhel.cli.checks import report_outputs, require_count, require_positive, require_seed
 
     for name in ("blocks", "hidden", "state", "length", "channels", "batch"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise RHELError(f"--{name} must be >= 1, got {value}.")
-    if args.classes < 2:
-        raise RHELError(f"--classes must be >= 2, got {args.classes}.")
+        if getattr(args, name) is not None:
+            require_count(f"--{name}", getattr(args, name))
+    require_count("--classes", args.classes, at_least=2)
     require_seed("--seed", args.seed)
     require_positive("--epsilon", args.epsilon)
     report_outputs(args, json_example="gradcheck.json")

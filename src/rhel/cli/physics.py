@@ -32,14 +32,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rhel.cli.checks import require_positive, require_seed
-    from rhel.errors import RHELError
+    from rhel.cli.checks import require_count, require_positive, require_seed
     from rhel.physics.demo import run_demo
 
-    if args.steps < 1:
-        raise RHELError(f"--steps must be >= 1, got {args.steps}.")
-    if args.grid < 1:
-        raise RHELError(f"--grid must be >= 1, got {args.grid}.")
+    require_count("--steps", args.steps)
+    require_count("--grid", args.grid)
     require_positive("--horizon", args.horizon)
     require_positive("--lr", args.lr)
     require_seed("--seed", args.seed)
