@@ -20,6 +20,7 @@ from rhel.bench.report import format_summary, ratios
 from rhel.bench.runner import run_one
 from rhel.cli.main import main
 from rhel.environment import switched_off
+from rhel.errors import RHELError
 from rhel.xla_loops import small_loop_bytes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -102,6 +103,20 @@ def test_interleaving_can_be_skipped(tmp_path):
     bptt, rhel = report["results"]
     time_row = next(row for row in report["ratios"] if row["ratio"] == "time rhel/bptt")
     assert time_row["value"] == rhel["time_s"] / bptt["time_s"]
+
+
+def test_a_config_takes_numpy_counts_and_refuses_bools():
+    import numpy as np
+
+    config = Config(length=np.int64(100), batch=np.int32(2), warmup=np.int16(0))
+    assert Config.from_json(config.to_json()) == Config(length=100, batch=2, warmup=0)
+    assert type(config.length) is int and type(config.warmup) is int
+    for field, value, message in (("blocks", True, "blocks must be a positive integer, got True"),
+                                  ("state", 0, "state must be a positive integer, got 0"),
+                                  ("warmup", False, "warmup must be a non-negative integer, got False"),
+                                  ("warmup", -1, "warmup must be a non-negative integer, got -1")):
+        with pytest.raises(RHELError, match=message):
+            Config(**{field: value})
 
 
 def test_engine_diffrax_methods_train():

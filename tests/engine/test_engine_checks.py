@@ -59,10 +59,17 @@ def test_energy_drift_of_a_driven_nonlinear_system(x64):
     assert float(fine.rel_drift) < float(coarse.rel_drift) <= 1e-2
 
 
-@pytest.mark.parametrize("steps", [0, -3, 2.5])
+@pytest.mark.parametrize("steps", [0, -3, 2.5, True, np.bool_(True), "10"])
 def test_energy_drift_needs_a_positive_step_count(steps):
     with pytest.raises(rhel.RHELError, match="steps must be a positive integer"):
         rhel.energy_drift(harmonic, 1.0, (jnp.ones(2), jnp.zeros(2)), dt=0.1, steps=steps)
+
+
+def test_energy_drift_takes_numpy_step_counts():
+    state = (jnp.ones(2), jnp.zeros(2))
+    numpy_count = rhel.energy_drift(harmonic, 1.0, state, dt=0.1, steps=np.int32(20))
+    python_count = rhel.energy_drift(harmonic, 1.0, state, dt=0.1, steps=20)
+    assert float(numpy_count.rel_drift) == float(python_count.rel_drift) > 0
 
 
 def test_checks_validate_their_inputs():

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+from rhel.argcheck import is_integer, positive_integer
 from rhel.errors import RHELError
 
 #: Gradient methods of each suite. ``forward`` is the loss alone (no gradient).
@@ -83,12 +84,12 @@ class Config:
             )
         if self.model not in MODELS:
             raise RHELError(f"unknown model {self.model!r}; choose 'linear' or 'nonlinear'.")
+        # NumPy integers are stored as ints: the configuration travels to its worker as JSON.
         for name in ("length", "batch", "blocks", "hidden", "state", "d_in", "classes", "repeats"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise RHELError(f"{name} must be a positive integer, got {value!r}.")
-        if not isinstance(self.warmup, int) or self.warmup < 0:
+            object.__setattr__(self, name, positive_integer(name, getattr(self, name)))
+        if not (is_integer(self.warmup) and self.warmup >= 0):
             raise RHELError(f"warmup must be a non-negative integer, got {self.warmup!r}.")
+        object.__setattr__(self, "warmup", int(self.warmup))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float, PyTree
 
+from rhel.argcheck import positive_integer
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
 from rhel.engine.pair import EchoDerivatives, autodiff_pair_derivatives
@@ -80,8 +81,7 @@ def energy_drift(
     The leapfrog conserves a modified energy, so for a stable step size the drift stays bounded and
     shrinks as O(dt²); a drift that grows without bound signals an unstable step.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise RHELError(f"steps must be a positive integer, got {steps!r}.")
+    steps = positive_integer("steps", steps)
     phi0 = jnp.asarray(state0[0])
     u = jnp.zeros((1,), phi0.dtype) if u is None else jnp.asarray(u)
     inputs = jnp.broadcast_to(u, (steps,) + u.shape)
