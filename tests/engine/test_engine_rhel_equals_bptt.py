@@ -85,14 +85,13 @@ def test_zero_cotangent_gives_exactly_zero_gradients(nudge):
     def potential(phi, u, p):
         return 0.5 * p * jnp.sum(phi**2) + jnp.sum(jnp.log(jnp.cosh(phi + u)))
 
-    def loss(p, inputs, phi0):
-        phis = rhel.simulate(
-            potential, p, inputs, (phi0, jnp.zeros(2)), dt=jnp.array([0.1, 0.2]),
-            gradient=rhel.RHEL(nudge=nudge),
-        )
+    def loss(p, inputs, phi0, pi0, dt):
+        phis = rhel.simulate(potential, p, inputs, (phi0, pi0), dt=dt, gradient=rhel.RHEL(nudge=nudge))
         return 0.0 * jnp.sum(phis)
 
-    grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(1.0, jnp.ones((5, 2)), jnp.ones(2))
+    args = (1.0, jnp.ones((5, 2)), jnp.ones(2), jnp.full(2, 0.3), jnp.array([0.1, 0.2]))
+    grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3, 4)))(*args)
+    assert len(jax.tree.leaves(grads)) == 5
     assert all(bool(jnp.all(g == 0)) for g in jax.tree.leaves(grads))
 
 

@@ -33,6 +33,8 @@ otherwise the error is O(ε²).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -103,6 +105,34 @@ def check_echo_group(grads: PyTree, diverged: Array, sane: Array) -> PyTree:
     return _raise_if(grads, diverged & sane)
 
 
+class EchoScales(NamedTuple):
+    """The two scalars that turn a cotangent into the echoes' nudges and their difference into gradients."""
+
+    kick: Float[Array, ""]
+    """``ε/c``: the nudge of step k is ``±kick · δ ⊙ g_k``."""
+    factor: Float[Array, ""]
+    """``−c/ε``, the factor of every half-difference of the two echoes (``−c/2ε`` times a difference);
+    exactly zero when the cotangent is zero."""
+    cotangent_finite: Float[Array, ""]
+    """Whether every cotangent is finite (a boolean scalar)."""
+
+
+def echo_scales(method: RHEL, cotangent: Float[Array, "L P"], step: Float[Array, " P"]) -> EchoScales:
+    """The nudge's and the gradients' scale for the cotangents ``g`` of one sequence, at step ``δ``.
+
+    A zero cotangent must give exactly zero gradients. Without a nudge the half-differences stay zero,
+    but autodiff derivatives evaluate V at both (equal) lanes, which XLA may round differently
+    (vectorised and scalar code paths): that noise must not be amplified by ``c/ε``, so the factor is
+    zero then.
+    """
+    scale = method.nudge_scale(cotangent, step, weight=step)
+    # One float reduction of the cotangent gives both flags (NaN propagates through max, and a max
+    # cannot overflow); a boolean reduction would materialise an (L, P) array of booleans.
+    g_max = _max_abs(cotangent)
+    factor = jnp.where(g_max != 0, -scale / method.epsilon, jnp.zeros_like(scale))
+    return EchoScales(method.epsilon / scale, factor, jnp.isfinite(g_max))
+
+
 def echo_gradients(
     potential: Potential,
     method: RHEL,
@@ -127,14 +157,10 @@ def echo_gradients(
     dt = jnp.asarray(dt).astype(dtype)  # a float64 step would promote a float32 echo's carry
     step = jnp.broadcast_to(dt, phiL.shape)
     cotangent = cotangent.astype(dtype)
-    scale = method.nudge_scale(cotangent, dt, weight=step)
-    kick = method.epsilon / scale
+    # The factor multiplies the per-step terms of the dt gradient inside the scan, so that they and the
+    # explicit term g·φ̄ share one accumulator.
+    kick, factor, cotangent_finite = echo_scales(method, cotangent, step)
     derivatives = pair_derivatives(potential)
-
-    # −c/2ε times a difference is −c/ε times a half-difference: the factor of every echo difference. It
-    # multiplies the per-step terms of the dt gradient inside the scan, so that they and the explicit
-    # term g·φ̄ share one accumulator.
-    factor = -scale / method.epsilon
 
     def body(carry, x):
         phi2, pi2, acc_params, acc_dt = carry
@@ -153,21 +179,11 @@ def echo_gradients(
         body, (phi2, pi2, acc_params, jnp.zeros_like(phiL)), (inputs, cotangent), reverse=True
     )
     du, phi_bar = out if replay else (out, None)
-    # One float reduction of the cotangent gives both flags (NaN propagates through max, and a max
-    # cannot overflow); a boolean reduction would materialise an (L, P) array of booleans.
-    g_max = _max_abs(cotangent)
-    cotangent_finite, nudged = jnp.isfinite(g_max), g_max != 0
-
-    # A zero cotangent must give exactly zero gradients. Without a nudge the half-differences stay zero,
-    # but autodiff derivatives evaluate V at both (equal) lanes, which XLA may round differently
-    # (vectorised and scalar code paths): that noise must not be amplified by c/ε (the dt accumulator
-    # then holds only that noise: its g·φ̄ terms are exactly zero).
-    factor = jnp.where(nudged, factor, jnp.zeros_like(factor))
     grad_params = jax.tree.map(lambda a: (factor * a).astype(a.dtype), acc_params)
     grad_inputs = (factor * du).astype(inputs.dtype)
     grad_phi0 = -factor * pi2[1] / step
     grad_pi0 = -factor * phi2[1] / step
-    grad_step = (jnp.where(nudged, acc_dt, jnp.zeros_like(acc_dt)) - phi0 * grad_phi0) / step
+    grad_step = (acc_dt - phi0 * grad_phi0) / step
     grad_dt = grad_step.reshape(jnp.shape(dt_in)) if jnp.ndim(dt_in) else jnp.sum(grad_step)
     grads = (grad_params, grad_inputs, grad_phi0, grad_pi0, grad_dt.astype(jnp.result_type(dt_in)))
     if method.check_finite:

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float, PyTree
 
+from rhel.engine.echo import echo_scales
 from rhel.engine.gradient import RHEL, check_gradient_method
 from rhel.engine.integrate import integrate
 from rhel.engine.leapfrog import Potential, leapfrog_step
@@ -176,13 +177,7 @@ def _echo_trace(
     phis, (phiL, piL) = integrate(potential, params, inputs, phi0, pi0, dt)
     value, cotangent = jax.value_and_grad(loss)(phis)
     step = jnp.broadcast_to(dt, phiL.shape)
-    scale = method.nudge_scale(cotangent * step, dt)
-    kick = method.epsilon / scale
-    factor = -scale / method.epsilon  # times a half-difference (rhel.engine.echo)
-    # The engine's rule (rhel.engine.echo): a zero cotangent gives exactly zero gradients, not the
-    # round-off of autodiff at the two (equal) lanes amplified by c/ε.
-    nudged = jnp.max(jnp.abs(cotangent), initial=0.0) != 0
-    factor = jnp.where(nudged, factor, jnp.zeros_like(factor))
+    kick, factor, _ = echo_scales(method, cotangent, step)  # factor: times a half-difference
     derivatives = pair_derivatives(potential)
 
     def body(carry, x):
