@@ -7,6 +7,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 from jax import lax
+from jaxprs import avals, equations
 
 import rhel
 from rhel.engine.linear_scan import Block2x2, affine_scan, chunked_affine_scan, powers
@@ -256,16 +257,10 @@ def test_float32_weights_with_float64_inputs_compute_in_float64_for_both_methods
 
 
 def _shapes(jaxpr):
-    for eqn in jaxpr.eqns:
-        for var in (*eqn.invars, *eqn.outvars):
-            shape = getattr(getattr(var, "aval", None), "shape", None)
-            if shape is not None:
-                yield tuple(shape)
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, (tuple, list)) else (param,):
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns"):
-                    yield from _shapes(inner)
+    for eqn in equations(jaxpr):
+        for aval in avals(eqn):
+            if getattr(aval, "shape", None) is not None:
+                yield aval.shape
 
 
 def _has_lph(fn, *args, L, P, H):
