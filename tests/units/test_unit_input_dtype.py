@@ -31,6 +31,7 @@ def test_float64_inputs_give_gradients_in_the_parameters_dtype(x64, name, gradie
     hru = _units()[name]
     u = jr.normal(jr.key(2), (10, 4), jnp.float64)
 
+    @eqx.filter_jit
     def grads(u):
         return eqx.filter_grad(lambda h: jnp.sum(h(u, gradient=gradient) ** 2))(hru)
 
