@@ -33,8 +33,8 @@ def test_bracket_derivatives_match_plain_autodiff_to_second_order(x64):
         return jnp.sum(logcosh_bracket(p, w, v))
 
     for order in (jax.grad, jax.hessian):
-        a = order(ours, argnums=(0, 1, 2))(phi, w, v)
-        b = order(naive, argnums=(0, 1, 2))(phi, w, v)
+        a = jax.jit(order(ours, argnums=(0, 1, 2)))(phi, w, v)
+        b = jax.jit(order(naive, argnums=(0, 1, 2)))(phi, w, v)
         for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
             assert jnp.allclose(x, y, rtol=1e-9, atol=1e-12)
 
@@ -114,9 +114,9 @@ def test_echo_derivatives_in_float32_keep_their_digits_where_autodiff_loses_them
         problem = _pair_problem(np.random.default_rng(1), 20_000, gap, jnp.float32)
         p32, pair32, v32 = problem
         p64, pair64, v64 = jax.tree.map(lambda x: x.astype(jnp.float64), problem)  # the same numbers
-        want = nonlinear_potential.echo_derivatives(pair64, v64, p64)
-        closed = nonlinear_potential.echo_derivatives(pair32, v32, p32)
-        auto = autodiff_pair_derivatives(nonlinear_potential, pair32, v32, p32)
+        closed_form = jax.jit(nonlinear_potential.echo_derivatives)
+        want, closed = closed_form(pair64, v64, p64), closed_form(pair32, v32, p32)
+        auto = jax.jit(lambda *a: autodiff_pair_derivatives(nonlinear_potential, *a))(pair32, v32, p32)
 
         def error(got):
             return max(_per_leaf(got, want, _rel))
@@ -233,5 +233,5 @@ def test_float32_echo_over_thousands_of_steps_rounds_like_bptt(x64):
 def test_large_inputs_stay_finite():
     hru = nonlinear_hru(3, 5, key=jr.key(0))
     u = 1e3 * jr.normal(jr.key(1), (30, 3))
-    g = eqx.filter_grad(lambda m: jnp.sum(m(u, gradient=rhel.RHEL()) ** 2))(hru)
+    g = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m(u, gradient=rhel.RHEL()) ** 2)))(hru)
     assert all(jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(eqx.filter(g, eqx.is_inexact_array)))
