@@ -26,7 +26,7 @@ def _check_complete(model, records):
 
 def test_linear_hssm_rhel_equals_bptt_at_any_epsilon(x64):
     model, state, x, y, mask = _setup("linear")
-    for eps in (0.01, 0.1, 1.0):
+    for eps in (0.01, 1.0):  # two decades apart (each ε is a compilation: RHEL's ε is static)
         records = compare_gradients(model, state, x, y, mask, key=jr.key(2), epsilon=eps)
         _check_complete(model, records)
         worst = max(records, key=lambda r: r["rel_error"])
