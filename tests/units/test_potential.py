@@ -140,6 +140,7 @@ def test_float64_parameters_with_float32_inputs_under_rhel(x64):
     hru = make_quadratic(train_dt=True, dtype=jnp.float64)
     u = jr.normal(jr.key(5), (30, 3), jnp.float32)
 
+    @eqx.filter_jit
     def grads(gradient):
         return eqx.filter_grad(lambda m: jnp.sum(jnp.sin(m(u, gradient=gradient))))(hru)
 
