@@ -39,7 +39,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jaxtyping import Array, Float, PyTree
+from jaxtyping import Array, Bool, Float, PyTree
 
 from rhel.engine.gradient import RHEL
 from rhel.engine.integrate import integrate
@@ -106,15 +106,15 @@ def check_echo_group(grads: PyTree, diverged: Array, sane: Array) -> PyTree:
 
 
 class EchoScales(NamedTuple):
-    """The two scalars that turn a cotangent into the echoes' nudges and their difference into gradients."""
+    """What turns a cotangent into the echoes' nudges and their difference into gradients (scalars)."""
 
     kick: Float[Array, ""]
     """``ε/c``: the nudge of step k is ``±kick · δ ⊙ g_k``."""
     factor: Float[Array, ""]
     """``−c/ε``, the factor of every half-difference of the two echoes (``−c/2ε`` times a difference);
     exactly zero when the cotangent is zero."""
-    cotangent_finite: Float[Array, ""]
-    """Whether every cotangent is finite (a boolean scalar)."""
+    cotangent_finite: Bool[Array, ""]
+    """Whether every cotangent is finite."""
 
 
 def echo_scales(method: RHEL, cotangent: Float[Array, "L P"], step: Float[Array, " P"]) -> EchoScales:
