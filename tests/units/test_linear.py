@@ -31,7 +31,7 @@ def _data(shape, seed, dtype=jnp.float64):
     return jr.normal(jr.key(seed), shape, dtype)
 
 
-L, H, P = 64, 5, 4  # one size for the exactness tests, so eager-mode kernels are compiled once
+L, H, P = 64, 5, 4  # one size for the exactness tests (the forward passes run eagerly share their kernels)
 
 
 def _loss(layer, u, target, gradient, sequential=False):
