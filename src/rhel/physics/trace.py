@@ -4,7 +4,7 @@
 what a gradient needs. To *look at* the echo — the two echo trajectories, the adjoint state read off
 them at every step, and the parameter gradient building up over echo time — :func:`echo_trace` runs
 the same echo (Algorithm 1, :mod:`rhel.engine.echo`) with the engine's own pieces
-(:func:`rhel.engine.integrate`, :func:`rhel.engine.leapfrog_step`, :meth:`rhel.RHEL.nudge_scale`) and
+(:func:`rhel.engine.integrate`, :func:`rhel.engine.leapfrog_step`, :func:`rhel.engine.echo.echo_scales`) and
 records every step. Its totals are the engine's RHEL gradients (the tests check this to round-off); it
 stores O(L·(P + |θ|)) numbers, so it is a tool for inspection and small physical systems, not for
 training large models.
