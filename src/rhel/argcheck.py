@@ -5,8 +5,9 @@ a ``bool`` is never a number here (``hidden=True`` is a mistake, not one unit). 
 :class:`numbers.Integral` nor :class:`numbers.Real`, so it is refused by the same test.
 
 :func:`is_integer` and :func:`is_real` are predicates, for callers that raise their own
-:class:`~rhel.errors.RHELError` (or :class:`~rhel.errors.DatasetError`); :func:`positive_integer` and
-:func:`positive_real` are the two checks most arguments need, with one wording for every layer.
+:class:`~rhel.errors.RHELError` (or :class:`~rhel.errors.DatasetError`); :func:`positive_integer`,
+:func:`integer_at_least` and :func:`positive_real` are the checks most arguments need (constructors'
+arguments and command-line flags alike), with one wording for every layer.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def positive_integer(name: str, value: object, meaning: str = "") -> int:
-    """``value`` as an ``int`` if it is an integer ≥ 1; otherwise an error naming ``name`` (and ``meaning``,
-    e.g. ``" (the number of leapfrog steps)"``)."""
-    if not (is_integer(value) and value >= 1):
-        raise RHELError(f"{name} must be a positive integer{meaning}, got {value!r}.")
+def integer_at_least(name: str, value: object, least: int, meaning: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer ≥ ``least``; otherwise an error naming ``name`` (and
+    ``meaning``, e.g. ``" (the number of leapfrog steps)"``)."""
+    if not (is_integer(value) and value >= least):
+        wanted = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise RHELError(f"{name} must be {wanted}{meaning}, got {value!r}.")
     return int(value)
+
+
+def positive_integer(name: str, value: object, meaning: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer ≥ 1 (:func:`integer_at_least`)."""
+    return integer_at_least(name, value, 1, meaning)
 
 
 def positive_real(name: str, value: object, meaning: str = "") -> float:

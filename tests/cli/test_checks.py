@@ -4,18 +4,27 @@ import math
 
 import pytest
 
+from rhel.argcheck import integer_at_least, positive_integer, positive_real
 from rhel.cli import checks
 from rhel.errors import RHELError
 
 
 @pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf, -math.inf])
-def test_require_positive_refuses_non_finite_and_non_positive_values(value):
+def test_positive_flags_refuse_non_finite_and_non_positive_values(value):
     with pytest.raises(RHELError, match=r"^--timeout must be a finite number > 0, got"):
-        checks.require_positive("--timeout", value)
+        positive_real("--timeout", value)
 
 
-def test_require_positive_and_non_negative_return_good_values():
-    assert checks.require_positive("--epsilon", 1e-3) == 1e-3
+def test_count_flags_name_the_least_count():
+    with pytest.raises(RHELError, match=r"^--steps must be a positive integer, got 0\.$"):
+        positive_integer("--steps", 0)
+    with pytest.raises(RHELError, match=r"^--classes must be an integer >= 2, got 1\.$"):
+        integer_at_least("--classes", 1, 2)
+    assert integer_at_least("--classes", 2, 2) == 2
+
+
+def test_positive_and_non_negative_flags_return_good_values():
+    assert positive_real("--epsilon", 1e-3) == 1e-3
     assert checks.require_non_negative("--seed", 0) == 0
     with pytest.raises(RHELError, match=r"^--seed must be >= 0, got -1\.$"):
         checks.require_non_negative("--seed", -1)

@@ -77,15 +77,15 @@ def register(subparsers) -> None:
 def _check_args(args) -> None:
     """Check the numbers and output paths before any measurement (one-line errors naming the flag), so that
     a run is never lost to a bad value at its end."""
-    from rhel.cli.checks import (report_outputs, require_count, require_non_negative, require_positive,
-                                 require_seed)
+    from rhel.argcheck import positive_integer, positive_real
+    from rhel.cli.checks import report_outputs, require_non_negative, require_seed
 
     for name in ("repeats", "batch", "blocks", "hidden", "state"):
         if getattr(args, name) is not None:
-            require_count(f"--{name}", getattr(args, name))
+            positive_integer(f"--{name}", getattr(args, name))
     require_non_negative("--warmup", args.warmup)
-    require_positive("--timeout", args.timeout)
-    require_positive("--epsilon", args.epsilon)
+    positive_real("--timeout", args.timeout)
+    positive_real("--epsilon", args.epsilon)
     require_seed("--seed", args.seed)
     report_outputs(args, json_example="bench.json")
 

@@ -2,32 +2,17 @@
 
 A bad number or output path becomes a one-line :class:`~rhel.errors.RHELError` that names the flag and
 the fix, raised before any work starts: not a traceback, and not a failure at the end of an hour of
-measurements whose results would then be lost. Nothing here creates a file or a folder.
+measurements whose results would then be lost. Nothing here creates a file or a folder. Counts and
+positive numbers are checked by :mod:`rhel.argcheck` (``positive_integer(flag, value)``, …), as the
+library's own arguments are.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 from rhel.errors import RHELError
-
-
-def require_positive(flag: str, value: float) -> float:
-    """Return ``value`` if it is a finite number > 0; otherwise raise an error naming ``flag``."""
-    if not (math.isfinite(value) and value > 0):
-        raise RHELError(f"{flag} must be a finite number > 0, got {value}.")
-    return value
-
-
-def require_count(flag: str, value: int, *, at_least: int = 1) -> int:
-    """Return ``value`` if it is an integer >= ``at_least`` (a count: steps, blocks, repeats, …); otherwise
-    raise an error naming ``flag``."""
-    if value < at_least:
-        wanted = "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
-        raise RHELError(f"{flag} must be {wanted}, got {value}.")
-    return value
 
 
 def require_non_negative(flag: str, value: int) -> int:

@@ -45,10 +45,11 @@ def register(subparsers) -> None:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Check the flags that are not config fields before any work (one-line errors naming the flag)."""
-    from rhel.cli.checks import output_folder, require_non_negative, require_positive
+    from rhel.argcheck import positive_real
+    from rhel.cli.checks import output_folder, require_non_negative
     from rhel.errors import RHELError
 
-    require_positive("--timeout", args.timeout)
+    positive_real("--timeout", args.timeout)
     if args.seed is not None:
         require_non_negative("--seed", args.seed)
     if args.resume and args.out is None:

@@ -52,14 +52,15 @@ def register(subparsers) -> None:
 
 def _check_args(args) -> None:
     """Check every flag before any work (one-line errors naming the flag)."""
-    from rhel.cli.checks import report_outputs, require_count, require_positive, require_seed
+    from rhel.argcheck import integer_at_least, positive_integer, positive_real
+    from rhel.cli.checks import report_outputs, require_seed
 
     for name in ("blocks", "hidden", "state", "length", "channels", "batch"):
         if getattr(args, name) is not None:
-            require_count(f"--{name}", getattr(args, name))
-    require_count("--classes", args.classes, at_least=2)
+            positive_integer(f"--{name}", getattr(args, name))
+    integer_at_least("--classes", args.classes, 2)
     require_seed("--seed", args.seed)
-    require_positive("--epsilon", args.epsilon)
+    positive_real("--epsilon", args.epsilon)
     report_outputs(args, json_example="gradcheck.json")
 
 

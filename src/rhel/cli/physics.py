@@ -32,13 +32,14 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rhel.cli.checks import require_count, require_positive, require_seed
+    from rhel.argcheck import positive_integer, positive_real
+    from rhel.cli.checks import require_seed
     from rhel.physics.demo import run_demo
 
-    require_count("--steps", args.steps)
-    require_count("--grid", args.grid)
-    require_positive("--horizon", args.horizon)
-    require_positive("--lr", args.lr)
+    positive_integer("--steps", args.steps)
+    positive_integer("--grid", args.grid)
+    positive_real("--horizon", args.horizon)
+    positive_real("--lr", args.lr)
     require_seed("--seed", args.seed)
     res = run_demo(args.out, steps=args.steps, learning_rate=args.lr, epsilon=args.epsilon,
                    horizon=args.horizon, grid=args.grid, seed=args.seed, compare=args.compare,
